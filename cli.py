@@ -1,0 +1,132 @@
+"""zhongcao command line: parse, hand over to ``sim``, print. No model logic lives here.
+
+Exit codes: 0 success; 1 a failure while running (one line on stderr); 2 bad input (an invalid
+scenario lists every problem by key path and file line); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from sim.scenario import ScenarioError, load_scenario
+
+app = typer.Typer(
+    name="zhongcao",
+    help="Agent-based market simulator of interest e-commerce (兴趣电商).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, highlight=False)
+
+EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
+
+ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Override a key: a.b.c=value (value parsed as YAML). Repeatable.",
+        show_default=False,
+    ),
+]
+
+
+@contextmanager
+def handled():
+    """Turn failures into the documented exit codes and one clear message, no traceback."""
+    try:
+        yield
+    except ScenarioError as exc:
+        err.print(exc.render(), markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except KeyboardInterrupt:
+        err.print("interrupted: no results were written", markup=False)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except typer.Exit:
+        raise
+    except Exception as exc:  # the CLI's last line of defence
+        err.print(f"error: {type(exc).__name__}: {exc}", markup=False)
+        raise typer.Exit(EXIT_FAILURE) from None
+
+
+def progress_bar(description: str) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+    )
+
+
+@app.command()
+def run(
+    scenario: ScenarioArg,
+    seed: Annotated[
+        int | None, typer.Option(help="Root random seed (overrides the scenario's).")
+    ] = None,
+    steps: Annotated[int | None, typer.Option(help="Days to simulate.")] = None,
+    consumers: Annotated[int | None, typer.Option(help="Number of consumers.")] = None,
+    set_: SetOpt = None,
+    out: Annotated[Path, typer.Option(help="Folder for results.")] = Path("results"),
+) -> None:
+    """Run a scenario once; print the results folder as the last line."""
+    from sim.runner import run_scenario
+
+    overrides = list(set_ or [])
+    for key, value in (("seed", seed), ("steps", steps), ("population.consumers", consumers)):
+        if value is not None:
+            overrides.append(f"{key}={value}")
+    with handled():
+        loaded = load_scenario(scenario, overrides)
+        cfg = loaded.config
+        with progress_bar(f"{cfg.name} ({cfg.population.consumers:,} consumers)") as bar:
+            task = bar.add_task(
+                f"{cfg.name} ({cfg.population.consumers:,} consumers)", total=cfg.steps
+            )
+            result = run_scenario(
+                loaded,
+                out,
+                command=["zhongcao", *sys.argv[1:]],
+                progress=lambda done, total: bar.update(task, completed=done),
+            )
+        s = result.summary
+        typer.echo(
+            f"{cfg.name}: {cfg.steps} days, {cfg.population.consumers:,} consumers, {result.wall_time_s:.1f} s; "
+            f"GMV {s['gmv_yuan']:,.0f} yuan, quality GMV {s['quality_gmv_yuan']:,.0f} yuan, "
+            f"{s['orders']:,.0f} orders, new-customer share {s['new_customer_share']:.1%}"
+        )
+        typer.echo(str(result.folder))
+
+
+@app.command()
+def validate(scenario: ScenarioArg, set_: SetOpt = None) -> None:
+    """Check a scenario file; list every problem (exit 2) or say it is valid."""
+    with handled():
+        loaded = load_scenario(scenario, list(set_ or []))
+        files = " <- ".join(str(p) for p in reversed(loaded.files))
+        typer.echo(f"{scenario}: valid ({files}; sha256 {loaded.sha256[:12]})")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,198 @@
+"""Creators (达人/主播) and merchants' own accounts (自播): choose offers (选品), earn
+commissions and content income, learn which merchants' goods come back, and quit when income
+stays below what their time is worth. Their output capacity (videos per day, live sessions per
+week) becomes content in :mod:`sim.kernels.content`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from sim.arrays import ema
+from sim.config import INDEPENDENT_CREATOR_KINDS
+
+if TYPE_CHECKING:
+    from sim.agents.merchant import Merchant
+    from sim.catalog import Listings
+    from sim.model import MarketModel
+
+
+@dataclass
+class OfferRecord:
+    """What a creator has learned about one merchant's goods."""
+
+    sold: int = 0
+    returned: int = 0
+    commission_yuan: float = 0.0
+
+
+class Creator(mesa.Agent):
+    """One creator or own account. ``idx`` indexes every per-creator array in the model."""
+
+    def __init__(
+        self,
+        model: MarketModel,
+        *,
+        idx: int,
+        kind: str,
+        niche: np.ndarray,
+        skill: float,
+        videos_per_day: float,
+        lives_per_week: float,
+        reservation_yuan_per_day: float,
+        owner: Merchant | None = None,
+    ):
+        super().__init__(model)
+        self.idx = idx
+        self.kind = kind
+        self.niche = niche  # (K,) weights summing to 1
+        self.main_category = int(np.argmax(niche))
+        self.skill = skill
+        self.videos_per_day = videos_per_day
+        self.lives_per_week = lives_per_week
+        self.reservation_yuan = reservation_yuan_per_day
+        self.owner = owner
+        self.mcn = None
+        self.entry_day = model.day
+        self.exit_day: int | None = None
+        self.status = "active"
+        self.offers: list[int] = [owner.idx] if owner is not None else []
+        self.records: dict[int, OfferRecord] = {}
+        self.next_selection_day = model.day
+        self.income_today_yuan = 0.0
+        self.income_total_yuan = 0.0
+        self.income_ema_yuan = reservation_yuan_per_day  # starts content with its prospects
+        self.days_below_reservation = 0
+        self.sales_total = 0
+        self.account = model.ledger.open_account(f"creator:{idx}")
+
+    @property
+    def independent(self) -> bool:
+        return self.kind in INDEPENDENT_CREATOR_KINDS
+
+    @property
+    def followers(self) -> int:
+        return int(self.model.follows.followers[self.idx])
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+    # phase 2: exit ----------------------------------------------------------------------------
+
+    def wants_to_quit(self) -> bool:
+        """An independent creator quits after ``exit_patience_days`` below the reservation wage."""
+        return (
+            self.independent
+            and self.days_below_reservation >= self.model.config.creators.exit_patience_days
+        )
+
+    def leave(self) -> None:
+        self.status = "exited"
+        self.exit_day = self.model.day
+        if self.mcn is not None:
+            self.mcn.release(self)
+        self.remove()
+
+    # phase 4: selection and content -----------------------------------------------------------
+
+    def expected_earnings(self, listings: Listings, candidates: np.ndarray) -> np.ndarray:
+        """Expected commission per unit of attention for each candidate listing.
+
+        commission rate x price x niche fit x believed keep rate, where the keep rate mixes
+        the platform's public quality score (口碑分) with the creator's own sales record
+        (``quality_prior_strength`` pseudo-sales of the public score).
+        """
+        prior_strength = self.model.config.creators.quality_prior_strength
+        merchant = listings.merchant[candidates]
+        public = listings.est_quality[candidates].astype(np.float64)
+        sold = np.array(
+            [self.records[m].sold if m in self.records else 0 for m in merchant], dtype=np.float64
+        )
+        kept = np.array(
+            [
+                self.records[m].sold - self.records[m].returned if m in self.records else 0
+                for m in merchant
+            ],
+            dtype=np.float64,
+        )
+        keep_belief = (kept + prior_strength * public) / (sold + prior_strength)
+        fit = self.niche[listings.category[candidates]] * len(self.niche)
+        return (
+            listings.commission_rate[candidates]
+            * listings.price_yuan[candidates]
+            * (0.25 + fit)
+            * keep_belief
+        )
+
+    def select_offers(self, listings: Listings, rng: np.random.Generator) -> None:
+        """选品: every ``reselect_interval_days``, or when most carried offers are not live, pick
+        ``offer_slots`` offers by a softmax over log expected earnings among a random sample of
+        the selection market plus the offers an MCN brokers."""
+        cfg = self.model.config.creators
+        if self.owner is not None or listings.n == 0:
+            return
+        live = [m for m in self.offers if listings.of_merchant(m) >= 0]
+        due = self.model.day >= self.next_selection_day
+        if not due and len(live) * 2 >= len(self.offers) and self.offers:
+            return
+        n_sample = min(cfg.candidate_offers, listings.n)
+        pool = listings.commissionable
+        candidates = (
+            rng.choice(pool, size=min(n_sample, pool.size), replace=False) if pool.size else pool
+        )
+        if self.mcn is not None:
+            candidates = np.union1d(candidates, self.mcn.brokered_listings(self, listings))
+        carried = np.array([listings.of_merchant(m) for m in live], dtype=np.int64)
+        candidates = np.union1d(candidates, carried).astype(np.int64)
+        if candidates.size == 0:
+            self.offers = []
+            return
+        value = self.expected_earnings(listings, candidates)
+        score = np.log(np.maximum(value, 1e-12))
+        if cfg.selection_temperature > 0:
+            score = score + cfg.selection_temperature * rng.gumbel(size=score.size)
+        chosen = candidates[np.argsort(-score)[: cfg.offer_slots]]
+        self.offers = [int(m) for m in listings.merchant[chosen]]
+        self.next_selection_day = self.model.day + cfg.reselect_interval_days
+
+    def live_offers(self, listings: Listings) -> list[int]:
+        """Listing indices of the carried offers that are live today."""
+        return [j for j in (listings.of_merchant(m) for m in self.offers) if j >= 0]
+
+    # phase 7-8: income and learning -----------------------------------------------------------
+
+    def receive(self, amount_yuan: float) -> None:
+        self.income_today_yuan += amount_yuan
+        self.income_total_yuan += amount_yuan
+
+    def learn_outcomes(self, merchant_idx: int, sold: int, returned: int) -> None:
+        record = self.records.setdefault(merchant_idx, OfferRecord())
+        record.sold += sold
+        record.returned += returned
+        if self.owner is None and sold >= 5 and returned / sold > 0.5:
+            # Drop goods that mostly come back; the next selection replaces them.
+            self.offers = [m for m in self.offers if m != merchant_idx]
+
+    def end_day(self) -> None:
+        """Phase 10: fold today's income into the moving average; count days below reservation."""
+        cfg = self.model.config.creators
+        self.income_ema_yuan = ema(
+            self.income_ema_yuan, self.income_today_yuan, cfg.income_memory_days
+        )
+        if self.income_ema_yuan < self.reservation_yuan:
+            self.days_below_reservation += 1
+        else:
+            self.days_below_reservation = 0
+        self.income_today_yuan = 0.0
+
+    def pay_mcn_share(self, commission_yuan: float) -> None:
+        if self.mcn is not None and commission_yuan > 0:
+            share = commission_yuan * self.model.config.mcn.revenue_share
+            self.model.ledger.transfer(self.account, self.mcn.account, share, "mcn_share")
+            self.mcn.income_today_yuan += share
+            self.income_today_yuan -= share
+            self.income_total_yuan -= share

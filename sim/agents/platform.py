@@ -1,0 +1,209 @@
+"""The platform: recommendation, channels, take rates, traffic sales, its estimate of each
+listing's quality, governance and the guarantee fund."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from sim import ledger as L
+from sim.agents.merchant import DELISTED, LIVE, PREPARING
+from sim.arrays import ema, ensure_size
+from sim.governance import (
+    GovernanceCounts,
+    GovernanceRules,
+    conviction_chance,
+    investigation_chance,
+    screening_intercepts,
+)
+
+if TYPE_CHECKING:
+    from sim.agents.merchant import Merchant
+    from sim.model import MarketModel
+
+PRIOR_QUALITY = 0.6
+"""The platform's prior mean for a new listing's quality, before any review."""
+
+
+class Platform(mesa.Agent):
+    """The one platform agent: the policy maker."""
+
+    def __init__(self, model: MarketModel):
+        super().__init__(model)
+        cfg = model.config.platform
+        self.rules = GovernanceRules.from_config(cfg.governance)
+        self.take_rates = np.array(
+            [cfg.take_rate_by_category.get(name, cfg.take_rate) for name in model.category_names]
+        )
+        # Per merchant idx: Beta pseudo-counts of the quality estimate, recent complaints,
+        # recent units sold per day.
+        self.good = np.zeros(0)
+        self.bad = np.zeros(0)
+        self.complaints_recent = np.zeros(0)
+        self.popularity = np.zeros(0)
+        self.counts = GovernanceCounts()
+
+    def ensure_merchants(self, n: int) -> None:
+        self.good = ensure_size(self.good, n)
+        self.bad = ensure_size(self.bad, n)
+        self.complaints_recent = ensure_size(self.complaints_recent, n)
+        self.popularity = ensure_size(self.popularity, n)
+
+    def start_day(self) -> None:
+        self.counts = GovernanceCounts()
+
+    # terms of trade ---------------------------------------------------------------------------
+
+    def take_rate_for(self, merchant: Merchant) -> float:
+        return float(self.take_rates[merchant.category])
+
+    def paid_boost(self, merchant: Merchant) -> float:
+        """Log-weight bought with today's traffic budget: log(1 + budget / CPM), so that each
+        doubling of spend buys a similar step up the ranking. No budget, or no cash, no boost."""
+        budget = merchant.traffic_budget_yuan
+        if budget <= 0 or merchant.cash_yuan <= 0:
+            return 0.0
+        return float(np.log1p(budget / self.model.config.platform.traffic.cpm_yuan))
+
+    def boost(self, merchant: Merchant) -> float:
+        """Cold-start boost for a service provider's new client."""
+        if merchant.cold_start_until >= self.model.day:
+            return self.model.config.service_providers.cold_start_boost
+        return 0.0
+
+    def charge_traffic(self, merchants: np.ndarray, paid_impressions: np.ndarray) -> None:
+        """Bill merchants for the impressions their paid boost bought, at CPM, up to budget.
+
+        merchants (k,) idx; paid_impressions (k,): for each impression of the listing, the share
+        owed to the boost, 1 - exp(-paid log-weight), summed.
+        """
+        cpm = self.model.config.platform.traffic.cpm_yuan
+        for m, n in zip(merchants, paid_impressions, strict=True):
+            merchant = self.model.merchant(int(m))
+            bill = min(merchant.traffic_budget_yuan, n * cpm / 1000.0)
+            if bill > 0:
+                self.model.ledger.transfer(merchant.account, L.PLATFORM, bill, "traffic_fee")
+                merchant.record_cost(bill, traffic=True)
+
+    # quality estimate -------------------------------------------------------------------------
+
+    def reset_quality_estimate(self, merchant: Merchant) -> None:
+        strength = self.model.config.platform.quality_prior_strength
+        self.good[merchant.idx] = PRIOR_QUALITY * strength
+        self.bad[merchant.idx] = (1 - PRIOR_QUALITY) * strength
+
+    def est_quality(self, merchant_idx: np.ndarray) -> np.ndarray:
+        g, b = self.good[merchant_idx], self.bad[merchant_idx]
+        return (g / np.maximum(g + b, 1e-12)).astype(np.float32)
+
+    def learn_from_feedback(
+        self,
+        merchant_idx: np.ndarray,
+        good_reviews: np.ndarray,
+        bad_reviews: np.ndarray,
+        returns: np.ndarray,
+        complaints: np.ndarray,
+    ) -> None:
+        """Phase 9: reviews, returns and complaints (each (k,) per merchant) update the Beta
+        estimate (a complaint counts ``complaint_weight`` bad reviews) and the moving count of
+        complaints that triggers investigations."""
+        cfg = self.model.config.platform
+        self.good[merchant_idx] += good_reviews
+        self.bad[merchant_idx] += bad_reviews + returns + cfg.complaint_weight * complaints
+        today = np.zeros_like(self.complaints_recent)
+        today[merchant_idx] = complaints
+        self.complaints_recent = ema(
+            self.complaints_recent, today, cfg.governance.complaint_memory_days
+        )
+
+    def observe_sales(self, units_per_merchant: np.ndarray) -> None:
+        """Recent units sold per day, per merchant (a one-week moving average)."""
+        today = np.zeros_like(self.popularity)
+        today[: units_per_merchant.size] = units_per_merchant
+        self.popularity = ema(self.popularity, today, 7.0)
+
+    # governance -------------------------------------------------------------------------------
+
+    def _charge_governance(self, amount: float) -> None:
+        self.model.ledger.transfer(L.PLATFORM, L.OUTSIDE, amount, "governance_cost")
+        self.counts.cost_yuan += amount
+
+    def screen_listing(self, merchant: Merchant) -> bool:
+        """Phase 3: screen a new listing. Returns True if it may go live."""
+        self.counts.screened += 1
+        self._charge_governance(self.rules.screening_cost_yuan)
+        u = self.model.streams.generator("governance.screen", self.model.day, merchant.idx).random()
+        if screening_intercepts(merchant.violator, self.rules, u):
+            self.counts.intercepted += 1
+            self.counts.false_positives += int(not merchant.violator)
+            return False
+        return True
+
+    def govern(self, rng: np.random.Generator) -> None:
+        """Phase 9, after the fact:
+
+        1. delist live listings whose estimated quality, on enough evidence, is below the
+           threshold (risky products), for ``delist_days``;
+        2. investigate merchants, by chance rising with recent complaints;
+        3. a conviction bans the live product, fines the merchant and adds a strike;
+           at ``removal_strikes`` strikes the merchant is removed.
+        """
+        cfg = self.model.config.platform
+        rules = self.rules
+        day = self.model.day
+        merchants = [m for m in self.model.active_merchants() if m.listing in (LIVE, DELISTED)]
+        if not merchants:
+            return
+        idx = np.array([m.idx for m in merchants])
+        est = self.est_quality(idx)
+        evidence = self.good[idx] + self.bad[idx] - cfg.quality_prior_strength
+        risky = (est < rules.delist_quality_threshold) & (evidence >= cfg.quality_prior_strength)
+        for i in np.flatnonzero(risky):
+            m = merchants[i]
+            if m.listing == LIVE:
+                m.listing = DELISTED
+                m.delisted_until = day + cfg.governance.delist_days
+                self.reset_quality_estimate(m)  # it comes back rectified, judged afresh
+                self.counts.delisted += 1
+                self.counts.false_positives += int(not m.violator)
+
+        chance = investigation_chance(self.complaints_recent[idx], rules)
+        investigated = rng.random(idx.size) < chance
+        n_inv = int(investigated.sum())
+        self.counts.investigations += n_inv
+        if n_inv:
+            self._charge_governance(n_inv * rules.investigation_cost_yuan)
+        violator = np.array([m.violator for m in merchants])
+        convicted = investigated & (rng.random(idx.size) < conviction_chance(violator, rules))
+        for i in np.flatnonzero(convicted):
+            self._convict(merchants[i])
+
+    def _convict(self, merchant: Merchant) -> None:
+        rules = self.rules
+        self.counts.false_positives += int(not merchant.violator)
+        if merchant.listing in (LIVE, DELISTED):
+            merchant.listing = PREPARING
+            merchant.relist_day = (
+                self.model.day + self.model.config.platform.governance.relist_delay_days
+            )
+            self.counts.banned += 1
+        fine = rules.fine_yuan
+        self.model.ledger.transfer(merchant.account, L.PLATFORM, fine, "fine")
+        merchant.record_cost(fine)
+        merchant.strikes += 1
+        self.counts.penalized += 1
+        if merchant.strikes >= rules.removal_strikes:
+            self.counts.removed += 1
+            merchant.leave("removed")
+
+    # guarantee fund ---------------------------------------------------------------------------
+
+    def compensate(self, price_yuan: np.ndarray) -> float:
+        """Pay buyers of disappointing orders who complained from the guarantee fund (保障基金).
+        Returns the total paid."""
+        share = self.model.config.platform.guarantee_fund.compensation_share
+        amount = float(np.sum(price_yuan) * share)
+        self.model.ledger.transfer(L.PLATFORM, L.CONSUMERS, amount, "guarantee_payout")
+        return amount

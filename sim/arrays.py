@@ -1,0 +1,29 @@
+"""Small array helpers shared by the model's tables."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def ensure_size(array: np.ndarray, n: int, fill=0) -> np.ndarray:
+    """``array`` if it already has ``n`` rows, else a copy grown (doubling) and filled."""
+    if n <= array.shape[0]:
+        return array
+    grown = np.full((max(n, 2 * array.shape[0]), *array.shape[1:]), fill, dtype=array.dtype)
+    grown[: array.shape[0]] = array
+    return grown
+
+
+def group_rank(keys: np.ndarray) -> np.ndarray:
+    """Position of each element within its run of equal, adjacent ``keys``. (m,) -> (m,) int64."""
+    if keys.size == 0:
+        return np.empty(0, dtype=np.int64)
+    first = np.r_[True, keys[1:] != keys[:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(keys.size), 0))
+    return np.arange(keys.size) - start
+
+
+def ema(previous: float | np.ndarray, value: float | np.ndarray, memory_days: float):
+    """Exponential moving average with time constant ``memory_days``."""
+    alpha = 1.0 / max(memory_days, 1.0)
+    return previous + alpha * (value - previous)

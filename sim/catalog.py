@@ -1,0 +1,94 @@
+"""The day's offer: live listings (phase 3) and the content that presents them (phase 4).
+
+Both are rebuilt each day from the agents' decisions, as flat arrays the kernels read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Listings:
+    """Today's live listings, one per merchant with a live product; index ``j`` in (L,) arrays.
+
+    ``merchant_to_listing`` maps a merchant idx to its listing index, or -1.
+    """
+
+    merchant: np.ndarray  # (L,) int64 merchant idx
+    category: np.ndarray  # (L,) int64
+    price_yuan: np.ndarray  # (L,) float64
+    claimed_quality: np.ndarray  # (L,) float32
+    true_quality: np.ndarray  # (L,) float32, hidden from consumers until delivery
+    violator: np.ndarray  # (L,) bool, hidden
+    est_quality: np.ndarray  # (L,) float32, the platform's estimate
+    popularity: np.ndarray  # (L,) float32, recent units sold per day
+    commission_rate: np.ndarray  # (L,) float32, offered to creators
+    take_rate: np.ndarray  # (L,) float32
+    paid_boost: np.ndarray  # (L,) float32, log-weight bought as traffic today (0 = none)
+    boost: np.ndarray  # (L,) float32, program and cold-start log-weight
+    stock: np.ndarray  # (L,) int64 units available
+    region: np.ndarray  # (L,) int64 merchant's region
+    payment_delay_days: np.ndarray  # (L,) int64
+    merchant_to_listing: np.ndarray  # (M,) int64
+
+    @property
+    def n(self) -> int:
+        return int(self.merchant.size)
+
+    @property
+    def commissionable(self) -> np.ndarray:
+        """Listings creators may carry (every live listing)."""
+        return np.arange(self.n)
+
+    def of_merchant(self, merchant_idx: int) -> int:
+        if merchant_idx >= self.merchant_to_listing.size:
+            return -1
+        return int(self.merchant_to_listing[merchant_idx])
+
+
+@dataclass
+class Content:
+    """Today's content items (short videos and live-room appearances); index ``i`` in (I,).
+
+    Items are sorted by creator; ``creator_start``/``creator_count`` (C,) locate each creator's
+    items for the following feed.
+    """
+
+    creator: np.ndarray  # (I,) int64 creator idx
+    listing: np.ndarray  # (I,) int64 listing index
+    is_live: np.ndarray  # (I,) bool
+    appeal: np.ndarray  # (I,) float32 in [0, 1]
+    own_account: np.ndarray  # (I,) bool: the merchant's own account (no commission)
+    creator_start: np.ndarray  # (C,) int64
+    creator_count: np.ndarray  # (C,) int64
+
+    @property
+    def n(self) -> int:
+        return int(self.creator.size)
+
+    @classmethod
+    def from_items(
+        cls,
+        creator: np.ndarray,
+        listing: np.ndarray,
+        is_live: np.ndarray,
+        appeal: np.ndarray,
+        own_account: np.ndarray,
+        n_creators: int,
+    ) -> Content:
+        order = np.argsort(creator, kind="stable")
+        creator = creator[order]
+        count = np.bincount(creator, minlength=n_creators).astype(np.int64)
+        start = np.cumsum(count) - count
+        return cls(
+            creator=creator,
+            listing=listing[order],
+            is_live=is_live[order],
+            appeal=appeal[order],
+            own_account=own_account[order],
+            creator_start=start,
+            creator_count=count,
+        )

@@ -1,0 +1,757 @@
+"""The scenario schema: validated, immutable configuration with units in the names.
+
+Every value lives in ``scenarios/baseline.yaml``; the models here hold no defaults so that the
+baseline file is the one place a default is written down. Other scenarios name a base file
+with ``extends:`` and override parts of it (see :mod:`sim.scenario`).
+
+Units, everywhere in the simulator:
+
+* money is in yuan (``*_yuan``), as float64;
+* time is in days (``*_days``); one model step is one day;
+* probabilities (``*_prob``) and shares (``*_share``) are in [0, 1];
+* rates carry their denominator in the name (``*_per_day``, ``*_per_week``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+
+CHANNELS: tuple[str, ...] = ("feed", "live", "follow", "search", "mall")
+"""The platform's five channels, in the order used by every per-channel array."""
+
+MERCHANT_KINDS: tuple[str, ...] = (
+    "brand",
+    "new_brand",
+    "small_business",
+    "rural_producer",
+    "heritage_craft",
+    "publisher",
+)
+CREATOR_KINDS: tuple[str, ...] = (
+    "mega_influencer",
+    "general",
+    "knowledge",
+    "new_farmer",
+    "heritage_artisan",
+    "brand_account",
+)
+INDEPENDENT_CREATOR_KINDS: tuple[str, ...] = (
+    "mega_influencer",
+    "general",
+    "knowledge",
+    "new_farmer",
+)
+"""Creator kinds that exist on their own; the others are a merchant's own account (自播)."""
+
+SCHEMA_VERSION = 1
+
+
+class Strict(BaseModel):
+    """Base for every section: unknown keys are errors and values cannot be changed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _f(description: str, **bounds) -> object:
+    return Field(description=description, **bounds)
+
+
+Prob = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+def _known_category(name: str, info: ValidationInfo) -> str:
+    """Check a category name against ``market.categories``, passed in as validation context."""
+    known = (info.context or {}).get("categories")
+    if known is not None and name not in known:
+        raise ValueError(f"unknown category {name!r}; known: {', '.join(sorted(known))}")
+    return name
+
+
+CategoryName = Annotated[str, AfterValidator(_known_category)]
+"""A category name; validated against ``market.categories`` when loaded through
+:func:`sim.scenario.load_scenario` (which passes the category names as context)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Population
+# --------------------------------------------------------------------------------------------
+
+
+class PopulationConfig(Strict):
+    consumers: int = _f("Number of consumers at the start (people).", ge=10, le=100_000_000)
+    creators: int = _f(
+        "Number of independent creators at the start (达人/主播; merchants' own accounts come "
+        "on top, see merchants.kinds.*.own_account_share).",
+        ge=1,
+        le=1_000_000,
+    )
+    merchants: int = _f("Number of merchants at the start.", ge=1, le=1_000_000)
+    mcns: int = _f("Number of MCN agencies (多频道网络机构).", ge=0, le=10_000)
+    service_providers: int = _f(
+        "Number of service providers (服务商) that run merchants' own accounts.", ge=0, le=10_000
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Market: categories
+# --------------------------------------------------------------------------------------------
+
+
+class CategoryConfig(Strict):
+    reference_price_yuan: float = _f(
+        "Typical price of one unit in this category (yuan); the purchase model compares an "
+        "offer's price with it.",
+        gt=0,
+        le=1_000_000,
+    )
+    interest_weight: float = _f(
+        "Relative prevalence of interest in this category across consumers (dimensionless; "
+        "the Dirichlet base measure).",
+        gt=0,
+        le=100,
+    )
+    need_weight: float = _f(
+        "Relative frequency of explicit needs in this category (dimensionless).", gt=0, le=100
+    )
+
+
+class MarketConfig(Strict):
+    categories: dict[str, CategoryConfig] = _f(
+        "Product categories, each with its price level and how common interest and needs in "
+        "it are. Names are used by merchant kinds, creator niches and take rates.",
+        min_length=1,
+        max_length=64,
+    )
+    regions: int = _f(
+        "Number of regions consumers and merchants live in; logistics shocks hit regions.",
+        ge=1,
+        le=1000,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Consumers
+# --------------------------------------------------------------------------------------------
+
+
+class ChannelLogits(Strict):
+    feed: float = _f(
+        "Base purchase log-odds for an impression in the recommendation feed.", ge=-20, le=5
+    )
+    live: float = _f("Base purchase log-odds for an impression in a live room.", ge=-20, le=5)
+    follow: float = _f(
+        "Base purchase log-odds for an impression in the following feed.", ge=-20, le=5
+    )
+    search: float = _f("Base purchase log-odds for a search result shown on a need.", ge=-20, le=5)
+    mall: float = _f(
+        "Base purchase log-odds for a mall listing shown on a need or a visit.", ge=-20, le=5
+    )
+
+
+class PurchaseConfig(Strict):
+    base_logit: ChannelLogits = _f("Base log-odds of buying after one impression, per channel.")
+    interest_coef: float = _f(
+        "Log-odds per unit of log interest affinity for the offer's category (dimensionless).",
+        ge=0,
+        le=10,
+    )
+    creator_trust_coef: float = _f(
+        "Log-odds added per unit of trust in the creator (0-1) when the consumer follows them.",
+        ge=0,
+        le=10,
+    )
+    live_urgency_logit: float = _f(
+        "Log-odds added in a live room: scarcity and the host's urgency (限时限量).", ge=0, le=10
+    )
+    platform_trust_coef: float = _f(
+        "Log-odds per unit of platform trust above 0.5 (trust in [0, 1]).", ge=0, le=20
+    )
+    need_match_logit: float = _f(
+        "Log-odds added when the offer's category matches the consumer's open need.", ge=0, le=10
+    )
+    claimed_quality_coef: float = _f(
+        "Log-odds per unit of claimed quality above 0.5 (what the listing promises).", ge=0, le=10
+    )
+    appeal_coef: float = _f(
+        "Log-odds per unit of content appeal above 0.5 (creator skill and niche fit).", ge=0, le=10
+    )
+    price_coef: float = _f(
+        "Log-odds lost per unit of log(price / category reference price), times the "
+        "consumer's price sensitivity.",
+        ge=0,
+        le=10,
+    )
+
+
+class ExperienceConfig(Strict):
+    delivery_days: int = _f("Days from order to delivery in normal times.", ge=0, le=60)
+    dissatisfied_base_prob: float = _f(
+        "Chance a delivered order disappoints even when it is as claimed.", ge=0, le=1
+    )
+    dissatisfied_per_quality_gap: float = _f(
+        "Added chance of disappointment per unit by which claimed quality exceeds true "
+        "quality (both 0-1).",
+        ge=0,
+        le=5,
+    )
+    dissatisfied_per_low_quality: float = _f(
+        "Added chance of disappointment per unit of (1 - true quality).", ge=0, le=5
+    )
+    return_prob_if_dissatisfied: Prob = _f("Chance a disappointed buyer returns the item.")
+    return_prob_if_satisfied: Prob = _f("Chance a satisfied buyer still returns (changed mind).")
+    complaint_prob_if_dissatisfied: Prob = _f("Chance a disappointed buyer complains.")
+    review_prob: Prob = _f("Chance a buyer leaves a review (good if satisfied, bad if not).")
+    platform_trust_gain: Prob = _f(
+        "Share of the distance to full trust gained after a satisfying order."
+    )
+    platform_trust_loss: Prob = _f("Share of platform trust lost after a disappointing order.")
+    creator_trust_gain: Prob = _f(
+        "Share of the distance to full trust in the creator gained after a satisfying order."
+    )
+    creator_trust_loss: Prob = _f("Share of trust in the creator lost after a disappointing order.")
+    leave_trust_threshold: Prob = _f(
+        "Platform trust below which a consumer may leave the platform."
+    )
+    leave_prob: Prob = _f(
+        "Chance per disappointing order that a consumer below the trust threshold leaves."
+    )
+    follow_after_satisfied_prob: Prob = _f(
+        "Chance a satisfied buyer follows the creator whose content sold the item."
+    )
+    unfollow_after_dissatisfied_prob: Prob = _f(
+        "Chance a disappointed buyer unfollows the creator whose content sold the item."
+    )
+    favorite_after_satisfied_prob: Prob = _f(
+        "Chance a satisfied buyer remembers the merchant for the next need (repurchase)."
+    )
+
+
+class ConsumersConfig(Strict):
+    interest_concentration: float = _f(
+        "Dirichlet concentration of each consumer's interest over categories (lower = more "
+        "focused interests).",
+        gt=0,
+        le=1000,
+    )
+    daily_active_prob_mean: Prob = _f("Mean chance that a consumer opens the app on a given day.")
+    daily_active_prob_concentration: float = _f(
+        "Beta concentration of the daily-active chance across consumers.", gt=0, le=1000
+    )
+    attention_items_per_day_mean: float = _f(
+        "Mean number of commerce content items (videos and live rooms) an active consumer sees "
+        "per day.",
+        gt=0,
+        le=200,
+    )
+    attention_sigma: float = _f(
+        "Log-normal spread of daily attention across consumers.", ge=0, le=3
+    )
+    feed_share: Prob = _f("Share of content attention spent in the recommendation feed.")
+    live_share: Prob = _f("Share of content attention spent in live rooms.")
+    follow_share: Prob = _f("Share of content attention spent in the following feed.")
+    budget_yuan_per_day_median: float = _f(
+        "Median daily spending limit of a consumer on the platform (yuan/day).", gt=0, le=1e6
+    )
+    budget_sigma: float = _f("Log-normal spread of daily budgets.", ge=0, le=3)
+    price_sensitivity_sigma: float = _f(
+        "Log-normal spread of price sensitivity (median 1, dimensionless).", ge=0, le=3
+    )
+    platform_trust_mean: Prob = _f("Mean initial trust in the platform.")
+    platform_trust_concentration: float = _f(
+        "Beta concentration of initial platform trust.", gt=0, le=1000
+    )
+    need_prob_per_day: Prob = _f(
+        "Chance per day that an active consumer without an open need gets an explicit need "
+        "(人找货)."
+    )
+    need_patience_days: int = _f("Days an unmet need stays open before it lapses.", ge=1, le=365)
+    search_share_of_needs: Prob = _f(
+        "Share of needs taken to search rather than the mall when both are open."
+    )
+    results_per_need: int = _f(
+        "Listings a consumer looks at when serving a need in search or the mall.", ge=1, le=100
+    )
+    mall_browse_prob: Prob = _f(
+        "Chance per active day that a consumer without a need browses the mall's "
+        "recommendations (猜你喜欢) and sees one listing."
+    )
+    max_follows: int = _f(
+        "Most creators one consumer follows (row capacity of the follow table); a new follow "
+        "beyond it replaces the least trusted one.",
+        ge=1,
+        le=64,
+    )
+    initial_follows_mean: float = _f(
+        "Mean number of creators a consumer follows at the start.", ge=0, le=64
+    )
+    initial_creator_trust: Prob = _f("Trust in a creator when a consumer starts following them.")
+    follow_after_view_prob: Prob = _f(
+        "Chance per content impression, times the content's appeal, that the viewer follows the "
+        "creator."
+    )
+    purchase: PurchaseConfig
+    experience: ExperienceConfig
+
+    @model_validator(mode="after")
+    def _shares_sum_to_one(self) -> ConsumersConfig:
+        total = self.feed_share + self.live_share + self.follow_share
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(
+                f"feed_share + live_share + follow_share must be 1 (they are {total:g})"
+            )
+        return self
+
+
+# --------------------------------------------------------------------------------------------
+# Merchants
+# --------------------------------------------------------------------------------------------
+
+
+class MerchantKindConfig(Strict):
+    share: Prob = _f("Share of merchants of this kind, at the start and among entrants.")
+    categories: list[CategoryName] = _f(
+        "Categories a merchant of this kind sells in.", min_length=1
+    )
+    true_quality_mean: Prob = _f("Mean true quality of an honest merchant's product (0-1).")
+    true_quality_sd: float = _f("Spread of true quality across honest merchants.", ge=0, le=1)
+    unit_cost_share: float = _f(
+        "Unit cost as a share of the category reference price, for an honest merchant.",
+        gt=0,
+        le=10,
+    )
+    capacity_units_per_day_median: float = _f(
+        "Median daily production capacity (units/day).", gt=0, le=1e7
+    )
+    capacity_sigma: float = _f("Log-normal spread of capacity.", ge=0, le=3)
+    initial_cash_yuan: float = _f("Cash at the start or on entry (yuan).", ge=0, le=1e12)
+    fixed_cost_yuan_per_day: float = _f("Overheads paid every day (yuan/day).", ge=0, le=1e9)
+    own_account_share: Prob = _f(
+        "Chance that a merchant of this kind runs its own account (自播), a creator agent of "
+        "its own."
+    )
+
+
+class MerchantLearningConfig(Strict):
+    review_interval_days: int = _f("Days between a merchant's strategy reviews.", ge=1, le=365)
+    price_step: float = _f("Relative price change per review (0.05 = 5%).", ge=0, le=1)
+    commission_step: float = _f("Change of the creator commission rate per review.", ge=0, le=0.5)
+    traffic_step: float = _f("Relative change of the traffic budget per review.", ge=0, le=5)
+    stock_cover_days: float = _f(
+        "Days of expected demand a merchant keeps in stock (production target).", gt=0, le=365
+    )
+    demand_memory_days: float = _f(
+        "Time constant of the merchant's moving average of demand (days).", gt=0, le=365
+    )
+
+
+class MerchantsConfig(Strict):
+    kinds: dict[str, MerchantKindConfig] = _f("Merchant kinds (商家类型) and their parameters.")
+    violator_share: Prob = _f(
+        "Share of violators among the merchants at the start (low true quality advertised as high)."
+    )
+    entrant_violator_share: Prob = _f("Share of violators among newly entering merchants.")
+    violator_true_quality_mean: Prob = _f("Mean true quality of a violator's product.")
+    violator_claimed_quality: Prob = _f("Quality a violator claims.")
+    violator_cost_factor: float = _f(
+        "A violator's unit cost relative to an honest merchant's (cheap goods).", gt=0, le=1
+    )
+    honest_claim_puffery: float = _f(
+        "How far an honest merchant's claim exceeds its true quality.", ge=0, le=0.5
+    )
+    markup_mean: float = _f(
+        "Mean initial price over unit cost (2 = price twice the cost).", gt=1, le=20
+    )
+    markup_sd: float = _f("Spread of initial markups.", ge=0, le=10)
+    commission_rate_mean: Prob = _f("Mean initial commission offered to creators (share of price).")
+    commission_rate_max: Prob = _f("Highest commission a merchant will offer.")
+    traffic_budget_share: Prob = _f(
+        "Initial daily traffic budget as a share of the merchant's expected daily revenue."
+    )
+    credit_limit_yuan: float = _f(
+        "How far below zero a merchant's cash may go before it is bankrupt and exits (yuan).",
+        ge=0,
+        le=1e12,
+    )
+    entry_share_per_day: float = _f(
+        "Expected merchant entries per day, as a share of the merchants in business, when "
+        "merchants' gross margin is twice their overheads (scaled by that ratio / 2, up to 3x).",
+        ge=0,
+        le=1,
+    )
+    learning: MerchantLearningConfig
+
+    @model_validator(mode="after")
+    def _kinds_known(self) -> MerchantsConfig:
+        unknown = sorted(set(self.kinds) - set(MERCHANT_KINDS))
+        if unknown:
+            raise ValueError(f"unknown merchant kinds {unknown}; known: {list(MERCHANT_KINDS)}")
+        total = sum(k.share for k in self.kinds.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"merchant kind shares must sum to 1 (they sum to {total:g})")
+        return self
+
+
+# --------------------------------------------------------------------------------------------
+# Creators
+# --------------------------------------------------------------------------------------------
+
+
+class CreatorKindConfig(Strict):
+    share: Prob = _f(
+        "Share of independent creators of this kind (ignored for own-account kinds, which come "
+        "with their merchant)."
+    )
+    niche: list[CategoryName] = _f("Categories the creator's audience cares about.", min_length=1)
+    skill_mean: Prob = _f("Mean content skill (0-1): how appealing the content is.")
+    skill_sd: float = _f("Spread of content skill.", ge=0, le=1)
+    videos_per_day: float = _f("Short videos produced per day (capacity).", ge=0, le=100)
+    lives_per_week: float = _f("Live sessions per week (capacity).", ge=0, le=50)
+    popularity_weight: float = _f(
+        "Relative weight in the initial allocation of follows (higher = more followers).",
+        gt=0,
+        le=1e6,
+    )
+    reservation_yuan_per_day: float = _f(
+        "What the creator's time is worth (yuan/day); income below it for long makes them quit.",
+        ge=0,
+        le=1e9,
+    )
+
+
+class CreatorsConfig(Strict):
+    kinds: dict[str, CreatorKindConfig] = _f("Creator kinds and their parameters.")
+    offer_slots: int = _f("Offers a creator carries at a time (橱窗).", ge=1, le=100)
+    candidate_offers: int = _f(
+        "Offers a creator looks at from the selection market (精选联盟) when choosing.",
+        ge=1,
+        le=10_000,
+    )
+    reselect_interval_days: int = _f(
+        "Days between a creator's product selections (选品).", ge=1, le=365
+    )
+    selection_temperature: float = _f(
+        "Randomness of product selection (0 = always the best expected earnings).", ge=0, le=10
+    )
+    quality_prior_strength: float = _f(
+        "How many observed sales a creator's belief about a merchant's quality is worth before "
+        "any sale (pseudo-count).",
+        gt=0,
+        le=1e6,
+    )
+    content_income_yuan_per_1000_impressions: float = _f(
+        "Content income the platform pays a creator per 1000 impressions (yuan).", ge=0, le=1e4
+    )
+    income_memory_days: float = _f(
+        "Time constant of a creator's moving average of income (days).", gt=0, le=365
+    )
+    exit_patience_days: int = _f(
+        "Consecutive days of average income below the reservation wage before a creator quits.",
+        ge=1,
+        le=3650,
+    )
+    entry_share_per_day: float = _f(
+        "Expected new independent creators per day, as a share of the active ones, when "
+        "creators earn twice their reservation wage on average (scaled by that ratio / 2, up to "
+        "3x).",
+        ge=0,
+        le=1,
+    )
+
+    @model_validator(mode="after")
+    def _kinds_known(self) -> CreatorsConfig:
+        unknown = sorted(set(self.kinds) - set(CREATOR_KINDS))
+        if unknown:
+            raise ValueError(f"unknown creator kinds {unknown}; known: {list(CREATOR_KINDS)}")
+        missing = sorted(set(CREATOR_KINDS) - set(self.kinds))
+        if missing:
+            raise ValueError(f"creator kinds missing: {missing}")
+        total = sum(self.kinds[k].share for k in INDEPENDENT_CREATOR_KINDS)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(
+                f"shares of the independent creator kinds {list(INDEPENDENT_CREATOR_KINDS)} "
+                f"must sum to 1 (they sum to {total:g})"
+            )
+        return self
+
+
+# --------------------------------------------------------------------------------------------
+# MCNs and service providers
+# --------------------------------------------------------------------------------------------
+
+
+class McnConfig(Strict):
+    revenue_share: Prob = _f("Share of a signed creator's commission income paid to the MCN.")
+    roster_max: int = _f("Most creators one MCN signs.", ge=1, le=100_000)
+    sign_interval_days: int = _f("Days between an MCN's scouting rounds.", ge=1, le=365)
+    signings_per_round: int = _f("Creators an MCN tries to sign per scouting round.", ge=0, le=1000)
+    accept_prob: Prob = _f("Chance a scouted creator accepts the contract.")
+    training_skill_gain_per_day: float = _f(
+        "Share of the gap to full skill a signed creator closes per day of training.", ge=0, le=1
+    )
+    training_cost_yuan_per_creator_per_day: float = _f(
+        "What training costs the MCN per signed creator per day (yuan).", ge=0, le=1e6
+    )
+    screening_accuracy: Prob = _f(
+        "Chance the MCN recognises a violating merchant when brokering offers."
+    )
+    brokered_offers: int = _f(
+        "Screened offers the MCN adds to a signed creator's choice.", ge=0, le=1000
+    )
+    drop_income_yuan_per_day: float = _f(
+        "A signed creator whose average income stays below this is dropped (yuan/day).",
+        ge=0,
+        le=1e9,
+    )
+
+
+class ServiceProviderConfig(Strict):
+    fee_yuan_per_day: float = _f(
+        "Fee a merchant pays per day for a run own account (yuan/day).", ge=0, le=1e9
+    )
+    clients_max: int = _f("Most merchants one provider serves.", ge=1, le=100_000)
+    hire_prob_on_entry: Prob = _f("Chance a new merchant hires a provider on entry.")
+    skill: Prob = _f("Content skill of the own account a provider runs for a client.")
+    cold_start_days: int = _f("Days a client's listing gets the cold-start boost.", ge=0, le=365)
+    cold_start_boost: float = _f(
+        "Ranking boost (log-weight) for a client's listing during its cold start.", ge=0, le=10
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Platform
+# --------------------------------------------------------------------------------------------
+
+
+class ChannelsConfig(Strict):
+    feed: bool = _f("Recommendation feed of short videos (货找人).")
+    live: bool = _f("Live rooms.")
+    follow: bool = _f("Following feed: content of followed creators.")
+    search: bool = _f("Search (人找货).")
+    mall: bool = _f("Mall (商城).")
+
+
+class InterestOnlyRecommender(Strict):
+    kind: Literal["interest_only"] = _f(
+        "Ranks content by the viewer's interest in its category and the content's appeal only."
+    )
+    temperature: float = _f(
+        "Softmax temperature of the ranking (lower = more deterministic top-k).", gt=0, le=100
+    )
+
+
+class InterestQualityRecommender(Strict):
+    kind: Literal["interest_quality"] = _f(
+        "Also weighs the platform's quality estimate, popularity, paid traffic and boosts."
+    )
+    temperature: float = _f(
+        "Softmax temperature of the ranking (lower = more deterministic top-k).", gt=0, le=100
+    )
+    quality_weight: float = _f("Log-weight per unit of estimated quality above 0.5.", ge=0, le=100)
+    popularity_weight: float = _f(
+        "Log-weight per unit of log(1 + recent daily sales).", ge=0, le=100
+    )
+    paid_weight: float = _f(
+        "Log-weight for an item whose merchant buys traffic today.", ge=0, le=100
+    )
+    boost_weight: float = _f("Multiplier of program and cold-start boosts.", ge=0, le=100)
+
+
+RecommenderConfig = Annotated[
+    InterestOnlyRecommender | InterestQualityRecommender, Field(discriminator="kind")
+]
+
+
+class ShelfRankingConfig(Strict):
+    quality_weight: float = _f(
+        "Log-weight per unit of estimated quality above 0.5 in search and mall.", ge=0, le=100
+    )
+    sales_weight: float = _f("Log-weight per unit of log(1 + recent daily sales).", ge=0, le=100)
+    price_weight: float = _f(
+        "Log-weight lost per unit of log(price / reference price).", ge=0, le=100
+    )
+    paid_weight: float = _f(
+        "Log-weight for a listing whose merchant buys traffic today.", ge=0, le=100
+    )
+    loyalty_prob: Prob = _f(
+        "Chance a remembered merchant's listing is the first result on a matching need."
+    )
+
+
+class TrafficConfig(Strict):
+    cpm_yuan: float = _f("Price of 1000 paid impressions (yuan).", gt=0, le=1e6)
+
+
+class GovernanceConfig(Strict):
+    """Platform governance (治理). ``strictness`` sets every rule below that is left ``null``,
+    by the formula in its description; a scenario may also set any rule by itself."""
+
+    strictness: Prob = _f(
+        "How strictly the platform governs (0 = lax, 1 = strict); sets each rule left null."
+    )
+    screening_detection_prob: Prob | None = _f(
+        "Chance that screening intercepts a violating listing before it goes live. "
+        "null: 0.1 + 0.85 x strictness."
+    )
+    screening_false_alarm_prob: Prob | None = _f(
+        "Chance that screening wrongly intercepts an honest listing. null: 0.002 + 0.02 x strictness."
+    )
+    investigation_base_prob_per_day: Prob | None = _f(
+        "Chance per day that a live merchant is investigated without any complaint. "
+        "null: 0.002 + 0.02 x strictness."
+    )
+    investigation_prob_per_complaint: Prob | None = _f(
+        "Added chance of investigation per complaint in the merchant's recent record (the "
+        "chances combine as independent triggers). null: 0.02 + 0.2 x strictness."
+    )
+    conviction_prob: Prob | None = _f(
+        "Chance an investigation proves a violator's violation. null: 0.5 + 0.45 x strictness."
+    )
+    false_conviction_prob: Prob | None = _f(
+        "Chance an investigation wrongly convicts an honest merchant. null: 0.01 + 0.05 x strictness."
+    )
+    delist_quality_threshold: Prob | None = _f(
+        "A listing whose estimated quality falls below this is delisted as risky. "
+        "null: 0.15 + 0.3 x strictness."
+    )
+    removal_strikes: int | None = _f(
+        "Convictions after which a merchant is removed. null: 3 - round(2 x strictness).",
+        ge=1,
+        le=100,
+    )
+    fine_yuan: float | None = _f(
+        "Fine per conviction (yuan). null: 1000 x (1 + 4 x strictness).", ge=0, le=1e9
+    )
+    screening_cost_yuan: float = _f(
+        "Cost of screening one new listing at strictness 1 (yuan); at strictness s it costs "
+        "(0.2 + 0.8 s) times this.",
+        ge=0,
+        le=1e6,
+    )
+    investigation_cost_yuan: float = _f("Cost of one investigation (yuan).", ge=0, le=1e6)
+    relist_delay_days: int = _f(
+        "Days a merchant needs to prepare a new listing after an interception or a ban.",
+        ge=0,
+        le=365,
+    )
+    delist_days: int = _f("Days a risky product stays delisted.", ge=1, le=365)
+    complaint_memory_days: float = _f(
+        "Time constant of the platform's moving count of a merchant's complaints (days).",
+        gt=0,
+        le=365,
+    )
+
+
+class GuaranteeFundConfig(Strict):
+    compensation_share: Prob = _f(
+        "Share of the price paid from the guarantee fund (保障基金) to a buyer who complains "
+        "about a disappointing order."
+    )
+    trust_loss_relief: Prob = _f("Share of the trust loss a compensated buyer is spared.")
+
+
+class PlatformConfig(Strict):
+    take_rate: Prob = _f("Platform commission on each kept order (share of price).")
+    take_rate_by_category: dict[CategoryName, Prob] = _f(
+        "Per-category take rates overriding take_rate (share of price)."
+    )
+    payment_delay_days: int = _f(
+        "Days after delivery before the platform pays a merchant for a kept order (账期).",
+        ge=0,
+        le=365,
+    )
+    channels: ChannelsConfig
+    recommender: RecommenderConfig
+    shelf_ranking: ShelfRankingConfig
+    traffic: TrafficConfig
+    quality_prior_strength: float = _f(
+        "Pseudo-count of the platform's prior on a new listing's quality (reviews' worth).",
+        gt=0,
+        le=1e6,
+    )
+    complaint_weight: float = _f(
+        "How many bad reviews one complaint counts for in the quality estimate.", ge=0, le=1000
+    )
+    governance: GovernanceConfig
+    guarantee_fund: GuaranteeFundConfig
+
+
+# --------------------------------------------------------------------------------------------
+# Events
+# --------------------------------------------------------------------------------------------
+
+
+class DatedConfig(Strict):
+    """Something that is on from ``start_day`` to ``end_day`` inclusive (0-based steps)."""
+
+    start_day: int = _f("First day it is on (0-based step).", ge=0)
+    end_day: int = _f("Last day it is on, inclusive (0-based step).", ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.end_day < self.start_day:
+            raise ValueError(f"end_day ({self.end_day}) is before start_day ({self.start_day})")
+        return self
+
+    def is_on(self, day: int) -> bool:
+        return self.start_day <= day <= self.end_day
+
+
+class FestivalEvent(DatedConfig):
+    kind: Literal["festival"] = _f("A shopping festival: more people shop and buy.")
+    purchase_logit: float = _f("Log-odds added to every purchase decision.", ge=-10, le=10)
+    active_prob_multiplier: float = _f("Multiplier of the daily-active chance.", gt=0, le=10)
+
+
+class LogisticsShockEvent(DatedConfig):
+    kind: Literal["logistics_shock"] = _f(
+        "A logistics shock in some regions: slower delivery and more returns for consumers and "
+        "merchants there."
+    )
+    region_share: Prob = _f("Share of regions hit (the lowest-numbered regions).")
+    extra_delivery_days: int = _f("Days added to delivery in hit regions.", ge=0, le=60)
+    extra_dissatisfied_prob: Prob = _f(
+        "Added chance that an order touching a hit region disappoints (damage, delay)."
+    )
+
+
+EventConfig = Annotated[FestivalEvent | LogisticsShockEvent, Field(discriminator="kind")]
+
+
+# --------------------------------------------------------------------------------------------
+# Output
+# --------------------------------------------------------------------------------------------
+
+
+class OutputConfig(Strict):
+    agent_sample_every_days: int = _f(
+        "Days between snapshots in the per-agent tables (creators.parquet, merchants.parquet).",
+        ge=1,
+        le=3650,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The scenario
+# --------------------------------------------------------------------------------------------
+
+
+class Scenario(Strict):
+    schema_version: Literal[1] = _f("Version of this file format; must be 1.")
+    name: str = _f(
+        "Short name of the scenario, used in result folder names.", min_length=1, max_length=80
+    )
+    description: str = _f("What the scenario is for.")
+    seed: int = _f("Root random seed; one seed determines a run exactly.", ge=0, le=2**63 - 1)
+    steps: int = _f("Days to simulate (one step = one day).", ge=1, le=100_000)
+    population: PopulationConfig
+    market: MarketConfig
+    consumers: ConsumersConfig
+    merchants: MerchantsConfig
+    creators: CreatorsConfig
+    mcn: McnConfig
+    service_providers: ServiceProviderConfig
+    platform: PlatformConfig
+    events: list[EventConfig] = _f("Calendar of events (festivals, logistics shocks).")
+    output: OutputConfig

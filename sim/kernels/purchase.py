@@ -1,0 +1,119 @@
+"""Phase 6, purchase: whether an impression turns into an order, within budget and stock.
+
+The chance of buying after one impression is logistic in the offer's features (so it is always
+in [0, 1]):
+
+    logit = base[channel]
+          + interest_coef x log(K x interest[category])         interest in the category
+          + creator_trust_coef x trust in the creator             only if following
+          + live_urgency_logit x [live room]
+          + platform_trust_coef x (platform trust - 0.5)
+          + need_match_logit x [category = open need]
+          + claimed_quality_coef x (claimed quality - 0.5)
+          + appeal_coef x (content appeal - 0.5)                  search/mall: appeal = 0.5
+          - price_coef x price_sensitivity x log(price / reference price)
+          + event logit                                           festivals
+
+Every function here is pure: arrays and a Generator in, arrays out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.arrays import group_rank
+from sim.kernels.matching import LIVE
+
+
+@dataclass(frozen=True)
+class PurchaseCoefficients:
+    base_logit: np.ndarray  # (5,) float per channel
+    interest_coef: float
+    creator_trust_coef: float
+    live_urgency_logit: float
+    platform_trust_coef: float
+    need_match_logit: float
+    claimed_quality_coef: float
+    appeal_coef: float
+    price_coef: float
+
+
+def purchase_probability(
+    channel: np.ndarray,
+    log_affinity: np.ndarray,
+    creator_trust: np.ndarray,
+    platform_trust: np.ndarray,
+    need_match: np.ndarray,
+    claimed_quality: np.ndarray,
+    appeal: np.ndarray,
+    log_price_ratio: np.ndarray,
+    price_sensitivity: np.ndarray,
+    coef: PurchaseCoefficients,
+    event_logit: float = 0.0,
+) -> np.ndarray:
+    """Chance of buying after each impression. All inputs (m,); returns (m,) float64 in [0, 1]."""
+    logit = (
+        coef.base_logit[channel]
+        + coef.interest_coef * log_affinity
+        + coef.creator_trust_coef * creator_trust
+        + coef.live_urgency_logit * (channel == LIVE)
+        + coef.platform_trust_coef * (platform_trust - 0.5)
+        + coef.need_match_logit * need_match
+        + coef.claimed_quality_coef * (claimed_quality - 0.5)
+        + coef.appeal_coef * (appeal - 0.5)
+        - coef.price_coef * price_sensitivity * log_price_ratio
+        + event_logit
+    )
+    return 1.0 / (1.0 + np.exp(-np.asarray(logit, dtype=np.float64)))
+
+
+def first_per_pair(consumer: np.ndarray, listing: np.ndarray) -> np.ndarray:
+    """Mask keeping the first occurrence of each (consumer, listing) pair; (m,) -> (m,) bool.
+
+    A consumer buys a given listing at most once a day, however often they see it.
+    """
+    keep = np.zeros(consumer.size, dtype=bool)
+    if consumer.size:
+        key = consumer.astype(np.int64) * (int(listing.max()) + 1) + listing
+        _, first = np.unique(key, return_index=True)
+        keep[first] = True
+    return keep
+
+
+def within_budget(consumer: np.ndarray, price: np.ndarray, budget: np.ndarray) -> np.ndarray:
+    """Mask of purchases that fit each consumer's daily budget, taken in the given order.
+
+    consumer (m,) int rows into ``budget`` (b,) yuan; price (m,) yuan. A purchase is kept while
+    the consumer's running total stays within budget.
+    """
+    if consumer.size == 0:
+        return np.zeros(0, dtype=bool)
+    order = np.argsort(consumer, kind="stable")
+    c, p = consumer[order], price[order]
+    running = np.cumsum(p)
+    first = np.r_[True, c[1:] != c[:-1]]
+    start_total = np.maximum.accumulate(np.where(first, running - p, 0.0))
+    spent = running - start_total
+    keep_sorted = spent <= budget[c]
+    keep = np.empty_like(keep_sorted)
+    keep[order] = keep_sorted
+    return keep
+
+
+def ration(listing: np.ndarray, stock: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Mask of orders filled when demand meets stock: each listing's orders are served in random
+    order until its stock runs out.
+
+    listing (m,) int into ``stock`` (L,) units. Returns (m,) bool.
+    """
+    if listing.size == 0:
+        return np.zeros(0, dtype=bool)
+    priority = rng.random(listing.size)
+    order = np.lexsort((priority, listing))
+    rank = group_rank(listing[order])
+    filled_sorted = rank < stock[listing[order]]
+    filled = np.empty(listing.size, dtype=bool)
+    filled[order] = filled_sorted
+    return filled

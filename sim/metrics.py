@@ -1,0 +1,445 @@
+"""Metrics: one number per model per day, and how each folds into a whole-run summary.
+
+Every metric is registered once here with its unit, its exact definition (which
+``docs/METRICS.md`` is generated from) and its whole-run aggregation:
+
+* ``sum``: flows (GMV, orders, counts of events) add up over the days;
+* ``last``: stocks (active merchants, trust) are reported at the last day;
+* ``mean``: daily levels (active consumers) are averaged over the days;
+* a ratio of two sums: rates are recomputed over the whole run (conversion = total orders /
+  total impressions), never averaged day by day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sim.config import CHANNELS, MERCHANT_KINDS
+
+if TYPE_CHECKING:
+    from sim.model import MarketModel
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    unit: str
+    definition: str
+    summary: str | tuple[str, str]
+    """"sum", "last", "mean", or (numerator metric, denominator metric) for a ratio of sums;
+    a ratio metric is summarised as sum(numerator) / sum(denominator)."""
+    compute: Callable[[MarketModel], float]
+    weight: str | None = None
+    """For a share metric: the metric it is a share of; the summary is the weighted mean."""
+
+
+REGISTRY: dict[str, Metric] = {}
+
+
+def metric(name, unit, definition, summary="sum", weight=None):
+    def add(fn):
+        if name in REGISTRY:
+            raise ValueError(f"metric {name!r} registered twice")
+        REGISTRY[name] = Metric(name, unit, " ".join(definition.split()), summary, fn, weight)
+        return fn
+
+    return add
+
+
+def _ratio(num: float, den: float) -> float:
+    return float(num) / float(den) if den else float("nan")
+
+
+def gini(values: np.ndarray) -> float:
+    """Gini coefficient of non-negative values (0 = equal, 1 = one holds everything).
+
+    G = sum_i (2i - n - 1) x_(i) / (n sum x), over the sorted values x_(1) <= ... <= x_(n).
+    """
+    x = np.sort(np.clip(np.asarray(values, dtype=np.float64), 0.0, None))
+    n = x.size
+    if n == 0 or x.sum() == 0:
+        return float("nan")
+    i = np.arange(1, n + 1)
+    return float(np.sum((2 * i - n - 1) * x) / (n * x.sum()))
+
+
+def top_share(values: np.ndarray, share: float) -> float:
+    """Share of the total held by the top ``share`` of holders (at least one holder)."""
+    x = np.sort(np.clip(np.asarray(values, dtype=np.float64), 0.0, None))[::-1]
+    if x.size == 0 or x.sum() == 0:
+        return float("nan")
+    k = max(1, int(np.ceil(share * x.size)))
+    return float(x[:k].sum() / x.sum())
+
+
+# --- sales ----------------------------------------------------------------------------------
+
+
+@metric(
+    "gmv_yuan",
+    "yuan",
+    "Gross merchandise value: the price of every order placed that day, returned or not.",
+)
+def _gmv(m):
+    return float(m.today.gmv_yuan.sum())
+
+
+for _i, _ch in enumerate(CHANNELS):
+
+    def _channel_gmv(m, i=_i):
+        return float(m.today.gmv_yuan[i])
+
+    metric(
+        f"gmv_{_ch}_yuan",
+        "yuan",
+        f"GMV of orders placed from an impression in the {_ch} channel (the channel of the "
+        "impression that led to the purchase).",
+    )(_channel_gmv)
+
+for _kind in MERCHANT_KINDS:
+
+    def _kind_gmv(m, kind=_kind):
+        return float(m.today.gmv_by_kind_yuan.get(kind, 0.0))
+
+    metric(f"gmv_kind_{_kind}_yuan", "yuan", f"GMV of orders from merchants of kind {_kind}.")(
+        _kind_gmv
+    )
+
+
+@metric(
+    "quality_gmv_yuan",
+    "yuan",
+    """Quality GMV (有质量的GMV): the price of orders delivered that day that the buyer kept (not
+    returned) and that were sold by honest merchants (not violators). Counted on the delivery
+    day, since only then is it known whether an order is kept.""",
+)
+def _quality_gmv(m):
+    return m.today.quality_gmv_yuan
+
+
+@metric("refunds_yuan", "yuan", "Money refunded to buyers for orders returned that day.")
+def _refunds(m):
+    return m.ledger.flow("refund")
+
+
+@metric("orders", "orders", "Orders placed that day (after budget and stock).")
+def _orders(m):
+    return float(m.today.orders.sum())
+
+
+@metric("impressions", "impressions", "Listings shown to consumers that day, over all channels.")
+def _impressions(m):
+    return float(m.today.impressions.sum())
+
+
+@metric(
+    "conversion_rate",
+    "orders per impression",
+    "orders / impressions that day; over a run, total orders / total impressions.",
+    summary=("orders", "impressions"),
+)
+def _conversion(m):
+    return _ratio(m.today.orders.sum(), m.today.impressions.sum())
+
+
+@metric(
+    "new_customer_share",
+    "share",
+    """Share of the day's orders whose buyer had never before bought from that merchant
+    (the articles: over 85% of merchants' buyers are new customers). Over a run: weighted by
+    orders.""",
+    summary="mean",
+    weight="orders",
+)
+def _new_customers(m):
+    return _ratio(m.today.new_customer_orders, m.today.orders.sum())
+
+
+@metric(
+    "repurchase_rate",
+    "share",
+    """Share of the day's buyers (consumers with at least one order that day) who bought
+    again from a merchant they had bought from before (复购). Over a run: weighted by
+    buyers.""",
+    summary="mean",
+    weight="buyers",
+)
+def _repurchase(m):
+    return _ratio(m.today.repurchasing_buyers, m.today.buyers)
+
+
+@metric("buyers", "consumers", "Consumers who placed at least one order that day.")
+def _buyers(m):
+    return float(m.today.buyers)
+
+
+@metric("stockouts", "units", "Units wanted that day that could not be sold because stock ran out.")
+def _stockouts(m):
+    return float(m.today.stockout_units)
+
+
+@metric("returns", "orders", "Orders returned on delivery that day.")
+def _returns(m):
+    return float(m.today.returns)
+
+
+@metric("complaints", "complaints", "Complaints made on delivery that day.")
+def _complaints(m):
+    return float(m.today.complaints)
+
+
+@metric(
+    "consumer_surplus_yuan",
+    "yuan",
+    """Value minus price of the orders delivered and kept that day, where a unit's value to
+    its buyer is the category's reference price x (0.5 + true quality); returned orders count
+    0 (refunded).""",
+)
+def _surplus(m):
+    return m.today.consumer_surplus_yuan
+
+
+# --- consumers ------------------------------------------------------------------------------
+
+
+@metric(
+    "active_consumers",
+    "consumers",
+    "Consumers who opened the app that day (daily active). Over a run: the mean per day.",
+    summary="mean",
+)
+def _active(m):
+    return float(m.today.active_consumers)
+
+
+@metric("consumers_left", "consumers", "Consumers who left the platform that day for good.")
+def _left(m):
+    return float(m.today.consumers_left)
+
+
+@metric(
+    "mean_platform_trust",
+    "trust (0-1)",
+    "Mean trust in the platform of the consumers still on it, at the end of the day.",
+    summary="last",
+)
+def _trust(m):
+    pop = m.population
+    on = pop.on_platform
+    return float(pop.platform_trust[on].mean()) if on.any() else float("nan")
+
+
+# --- merchants ------------------------------------------------------------------------------
+
+
+@metric(
+    "merchants_active", "merchants", "Merchants in business at the end of the day.", summary="last"
+)
+def _merchants_active(m):
+    return float(len(m.active_merchants()))
+
+
+@metric(
+    "violator_merchant_share",
+    "share",
+    "Share of the merchants in business at the end of the day who are violators.",
+    summary="last",
+)
+def _violator_share(m):
+    active = m.active_merchants()
+    return _ratio(sum(x.violator for x in active), len(active))
+
+
+@metric(
+    "violator_gmv_share",
+    "share",
+    "Share of the day's GMV sold by violators. Over a run: weighted by GMV.",
+    summary="mean",
+    weight="gmv_yuan",
+)
+def _violator_gmv(m):
+    return _ratio(m.today.violator_gmv_yuan, m.today.gmv_yuan.sum())
+
+
+@metric("merchant_entries", "merchants", "Merchants that entered that day.")
+def _m_entries(m):
+    return float(m.today.merchant_entries)
+
+
+@metric(
+    "merchant_exits",
+    "merchants",
+    "Merchants that left that day: bankrupt (cash below the credit limit) or removed by governance.",
+)
+def _m_exits(m):
+    return float(m.today.merchant_exits)
+
+
+@metric(
+    "merchant_profit_yuan",
+    "yuan",
+    """Change of all merchants' cash that day, less starting capital put in by entrants:
+    payouts received minus production, overheads, traffic, service fees and fines.""",
+)
+def _m_profit(m):
+    return m.today.merchant_cash_change_yuan - m.ledger.flow("capital")
+
+
+# --- creators and MCNs ----------------------------------------------------------------------
+
+
+@metric(
+    "creators_active",
+    "creators",
+    "Creator agents active at the end of the day: independent creators and merchants' own accounts.",
+    summary="last",
+)
+def _creators_active(m):
+    return float(len(m.active_creators()))
+
+
+@metric("creator_entries", "creators", "Independent creators that started that day.")
+def _c_entries(m):
+    return float(m.today.creator_entries)
+
+
+@metric("creator_exits", "creators", "Independent creators that quit that day.")
+def _c_exits(m):
+    return float(m.today.creator_exits)
+
+
+@metric(
+    "creator_income_gini",
+    "Gini (0-1)",
+    "Gini coefficient of active independent creators' average daily income (moving average).",
+    summary="last",
+)
+def _income_gini(m):
+    return gini(np.array([c.income_ema_yuan for c in m.independent_creators()]))
+
+
+@metric(
+    "creator_top1pct_income_share",
+    "share",
+    "Share of active independent creators' average daily income earned by the top 1% of them.",
+    summary="last",
+)
+def _top1(m):
+    return top_share(np.array([c.income_ema_yuan for c in m.independent_creators()]), 0.01)
+
+
+@metric(
+    "follower_gini",
+    "Gini (0-1)",
+    "Gini coefficient of follower counts over active creators (own accounts included).",
+    summary="last",
+)
+def _follower_gini(m):
+    return gini(np.array([c.followers for c in m.active_creators()]))
+
+
+@metric(
+    "mean_creator_skill", "skill (0-1)", "Mean content skill of active creators.", summary="last"
+)
+def _skill(m):
+    active = m.active_creators()
+    return float(np.mean([c.skill for c in active])) if active else float("nan")
+
+
+@metric(
+    "mcn_signed_creators",
+    "creators",
+    "Creators under contract with an MCN at the end of the day.",
+    summary="last",
+)
+def _signed(m):
+    return float(sum(len(x.roster) for x in m.mcns))
+
+
+# --- platform and governance ----------------------------------------------------------------
+
+
+@metric(
+    "platform_revenue_yuan",
+    "yuan",
+    """The platform's net revenue that day: take-rate commission + traffic fees + fines,
+    minus content income paid to creators, guarantee-fund payouts and governance costs.""",
+)
+def _platform_revenue(m):
+    f = m.ledger.flow
+    return (
+        f("take_commission")
+        + f("traffic_fee")
+        + f("fine")
+        - f("content_income")
+        - f("guarantee_payout")
+        - f("governance_cost")
+    )
+
+
+@metric(
+    "guarantee_paid_yuan", "yuan", "Paid from the guarantee fund (保障基金) to buyers that day."
+)
+def _guarantee(m):
+    return m.ledger.flow("guarantee_payout")
+
+
+@metric(
+    "governance_cost_yuan", "yuan", "What screening and investigations cost the platform that day."
+)
+def _gov_cost(m):
+    return m.ledger.flow("governance_cost")
+
+
+for _action, _text in (
+    ("intercepted", "Listings stopped by screening before going live (拦截)."),
+    ("banned", "Products banned after an investigation proved a violation (封禁)."),
+    ("delisted", "Risky products delisted for low estimated quality (下架)."),
+    ("penalized", "Merchants fined after a conviction (处罚)."),
+    ("removed", "Merchants removed from the platform after repeated convictions (清退)."),
+    ("false_positives", "Governance actions of any kind that hit an honest merchant."),
+):
+
+    def _count(m, action=_action):
+        return float(getattr(m.platform.counts, action))
+
+    metric(f"gov_{_action}", "actions", _text + " Counted per day.")(_count)
+
+
+# --- collection and summaries ---------------------------------------------------------------
+
+
+def collect(model: MarketModel) -> dict[str, float]:
+    """Every registered metric for the model's current day."""
+    return {name: float(m.compute(model)) for name, m in REGISTRY.items()}
+
+
+def summarize(wide: pd.DataFrame) -> dict[str, float]:
+    """Whole-run value of each metric from a wide table (one row per step, one column per
+    metric), following each metric's ``summary`` rule."""
+    out: dict[str, float] = {}
+    for name, m in REGISTRY.items():
+        if name not in wide:
+            continue
+        col = wide[name]
+        if isinstance(m.summary, tuple):
+            num, den = (wide[c].sum() for c in m.summary)
+            out[name] = _ratio(num, den)
+        elif m.weight is not None:
+            w = wide[m.weight]
+            ok = col.notna()
+            out[name] = _ratio((col[ok] * w[ok]).sum(), w[ok].sum())
+        elif m.summary == "sum":
+            out[name] = float(col.sum())
+        elif m.summary == "last":
+            out[name] = float(col.iloc[-1]) if len(col) else float("nan")
+        elif m.summary == "mean":
+            out[name] = float(col.mean())
+        else:  # pragma: no cover - guarded by the registry
+            raise ValueError(f"unknown summary {m.summary!r} for {name}")
+    return out

@@ -1,0 +1,958 @@
+"""MarketModel: builds the market and advances it one day per step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import mesa
+import numpy as np
+
+from sim import ledger as L
+from sim.agents.creator import Creator
+from sim.agents.mcn import Mcn, ServiceProvider
+from sim.agents.merchant import LIVE, Merchant
+from sim.agents.platform import Platform
+from sim.arrays import ema
+from sim.catalog import Content, Listings
+from sim.config import CHANNELS, INDEPENDENT_CREATOR_KINDS, MERCHANT_KINDS, Scenario
+from sim.events import DayConditions, conditions_on
+from sim.kernels.content import produce_content
+from sim.kernels.experience import dissatisfaction_probability, draw_outcomes, update_trust
+from sim.kernels.matching import FOLLOW, ConsumerBlock, DayOffer, MatchRules, match_block
+from sim.kernels.purchase import (
+    PurchaseCoefficients,
+    first_per_pair,
+    purchase_probability,
+    ration,
+    within_budget,
+)
+from sim.kernels.sampling import index_by_category
+from sim.ledger import Ledger
+from sim.network import build_follow_graph
+from sim.orders import AWAITING_PAYOUT, IN_TRANSIT, BuyerHistory, ColumnTable
+from sim.population import NO_NEED, build_population
+from sim.recommenders import score_items
+from sim.rng import Streams, run_seed
+
+N_CHANNELS = len(CHANNELS)
+OWN_ACCOUNT_KIND = {kind: "brand_account" for kind in MERCHANT_KINDS} | {
+    "heritage_craft": "heritage_artisan"
+}
+"""The creator kind of a merchant's own account: heritage craftspeople sell their own craft
+(看见手艺); every other kind runs a brand or publisher account (自播)."""
+
+
+@dataclass
+class DayStats:
+    """What happened today; the metrics read it in phase 11."""
+
+    active_consumers: int = 0
+    impressions: np.ndarray = field(default_factory=lambda: np.zeros(N_CHANNELS, dtype=np.int64))
+    orders: np.ndarray = field(default_factory=lambda: np.zeros(N_CHANNELS, dtype=np.int64))
+    gmv_yuan: np.ndarray = field(default_factory=lambda: np.zeros(N_CHANNELS))
+    gmv_by_kind_yuan: dict[str, float] = field(default_factory=dict)
+    violator_gmv_yuan: float = 0.0
+    new_customer_orders: int = 0
+    buyers: int = 0
+    repurchasing_buyers: int = 0
+    stockout_units: int = 0
+    intents: int = 0
+    delivered: int = 0
+    returns: int = 0
+    complaints: int = 0
+    dissatisfied: int = 0
+    quality_gmv_yuan: float = 0.0
+    consumer_surplus_yuan: float = 0.0
+    consumers_left: int = 0
+    merchant_entries: int = 0
+    merchant_exits: int = 0
+    creator_entries: int = 0
+    creator_exits: int = 0
+    follows_gained: int = 0
+    follows_lost: int = 0
+    merchant_cash_change_yuan: float = 0.0
+    merchant_margin_yuan: float = 0.0
+    """Merchants' sales net of take rate and commission, less unit costs and traffic fees."""
+
+
+class MarketModel(mesa.Model):
+    """An interest e-commerce market: consumers (a vectorised population), creators, merchants,
+    MCNs, service providers and the platform (mesa agents), on a follow network, with every
+    yuan moving through one ledger.
+
+    ``seed`` is the root seed (default: the scenario's); ``seed_index`` picks the run in a sweep
+    (:func:`sim.rng.run_seed`), so ``MarketModel(config)`` is run 0 of ``config.seed``.
+    """
+
+    def __init__(self, config: Scenario, seed: int | None = None, seed_index: int = 0):
+        root = config.seed if seed is None else seed
+        streams = Streams(run_seed(root, seed_index))
+        super().__init__(seed=streams.seed_int("mesa"))
+        self.config = config
+        self.streams = streams
+        self.root_seed = root
+        self.seed_index = seed_index
+        self.day = 0
+        self.category_names = list(config.market.categories)
+        self.k = len(self.category_names)
+        cats = list(config.market.categories.values())
+        self.reference_price = np.array([c.reference_price_yuan for c in cats])
+        self.need_weight = np.array([c.need_weight for c in cats])
+        self.ledger = Ledger()
+        self.today = DayStats()
+        self.conditions = conditions_on(config.events, 0, config.market.regions)
+        self.merchants: list[Merchant] = []
+        self.creators: list[Creator] = []
+        self.listings: Listings | None = None
+        self.content: Content | None = None
+        self.history = BuyerHistory()
+        self.in_transit = ColumnTable(IN_TRANSIT)
+        self.awaiting_payout = ColumnTable(AWAITING_PAYOUT)
+        self.merchant_margin_ema = 0.0
+        self.merchant_overhead_ema = 0.0
+        self.units_sold_today = np.zeros(0)
+        self.content_impressions = np.zeros(0, dtype=np.int64)  # per creator, today
+        self.paid_impressions = np.zeros(0)  # per listing, today: impressions owed to paid boost
+        self.metrics: dict[str, float] = {}
+
+        build = streams.generator("build")
+        self.platform = Platform(self)
+        self.population = build_population(config, config.population.consumers, build)
+        for _ in range(config.population.merchants):
+            self._new_merchant(build, initial=True)
+        for _ in range(config.population.creators):
+            self._new_creator(build)
+        self.mcns = [Mcn(self, idx=i) for i in range(config.population.mcns)]
+        self.providers = [
+            ServiceProvider(self, idx=i) for i in range(config.population.service_providers)
+        ]
+        # Heavy-tailed popularity: the kind's weight times a log-normal factor.
+        weights = np.array(
+            [c.popularity_weight for c in self._creator_kind_cfgs()]
+        ) * build.lognormal(0.0, 1.0, len(self.creators))
+        self.follows = build_follow_graph(
+            self.population.interest,
+            np.array([c.main_category for c in self.creators], dtype=np.int64),
+            weights,
+            config.consumers.initial_follows_mean,
+            config.consumers.max_follows,
+            config.consumers.initial_creator_trust,
+            build,
+        )
+        self.follows.ensure_creators(len(self.creators))
+
+    # ------------------------------------------------------------------------------------------
+    # Construction
+    # ------------------------------------------------------------------------------------------
+
+    def _creator_kind_cfgs(self):
+        kinds = self.config.creators.kinds
+        return [kinds[c.kind] for c in self.creators]
+
+    def _new_merchant(self, rng: np.random.Generator, initial: bool) -> Merchant:
+        cfg = self.config.merchants
+        kinds = list(cfg.kinds)
+        shares = np.array([cfg.kinds[k].share for k in kinds])
+        kind = kinds[int(rng.choice(len(kinds), p=shares / shares.sum()))]
+        kc = cfg.kinds[kind]
+        category = self.category_names.index(kc.categories[int(rng.integers(len(kc.categories)))])
+        violator = bool(
+            rng.random() < (cfg.violator_share if initial else cfg.entrant_violator_share)
+        )
+        ref = self.reference_price[category]
+        honest_cost = ref * kc.unit_cost_share * rng.lognormal(0.0, 0.2)
+        if violator:
+            true_q = float(np.clip(rng.normal(cfg.violator_true_quality_mean, 0.05), 0.01, 1.0))
+            claimed_q = cfg.violator_claimed_quality
+            unit_cost = honest_cost * cfg.violator_cost_factor
+        else:
+            true_q = float(np.clip(rng.normal(kc.true_quality_mean, kc.true_quality_sd), 0.05, 1.0))
+            claimed_q = min(1.0, true_q + cfg.honest_claim_puffery)
+            unit_cost = honest_cost
+        # A violator prices like an honest seller of what it claims to sell.
+        markup = max(1.1, rng.normal(cfg.markup_mean, cfg.markup_sd))
+        price = honest_cost * markup
+        capacity = kc.capacity_units_per_day_median * rng.lognormal(0.0, kc.capacity_sigma)
+        commission = float(
+            np.clip(rng.normal(cfg.commission_rate_mean, 0.05), 0.01, cfg.commission_rate_max)
+        )
+        merchant = Merchant(
+            self,
+            idx=len(self.merchants),
+            kind=kind,
+            category=category,
+            region=int(rng.integers(self.config.market.regions)),
+            violator=violator,
+            true_quality=true_q,
+            claimed_quality=claimed_q,
+            unit_cost_yuan=unit_cost,
+            price_yuan=price,
+            commission_rate=commission,
+            capacity_units_per_day=capacity,
+            traffic_budget_yuan_per_day=cfg.traffic_budget_share * price * capacity * 0.25,
+            fixed_cost_yuan_per_day=kc.fixed_cost_yuan_per_day,
+            cash_yuan=kc.initial_cash_yuan,
+        )
+        if initial:
+            # Incumbents start with their usual stock, bought before the simulation begins.
+            merchant.stock = int(cfg.learning.stock_cover_days * merchant.demand_ema)
+        self.merchants.append(merchant)
+        self.platform.ensure_merchants(len(self.merchants))
+        if rng.random() < kc.own_account_share:
+            self.open_own_account(merchant)
+        if (
+            not initial
+            and self.providers
+            and rng.random() < self.config.service_providers.hire_prob_on_entry
+        ):
+            with_room = [p for p in self.providers if p.has_room]
+            if with_room:
+                min(with_room, key=lambda p: (len(p.clients), p.idx)).take_client(merchant)
+        return merchant
+
+    def open_own_account(self, merchant: Merchant, skill: float | None = None) -> Creator:
+        """Give a merchant its own account (自播): a creator agent that presents only its goods."""
+        kind = OWN_ACCOUNT_KIND[merchant.kind]
+        kc = self.config.creators.kinds[kind]
+        rng = self.streams.generator("own_account", merchant.idx)
+        niche = np.zeros(self.k)
+        niche[merchant.category] = 1.0
+        if skill is None:
+            skill = float(np.clip(rng.normal(kc.skill_mean, kc.skill_sd), 0.05, 1.0))
+        creator = Creator(
+            self,
+            idx=len(self.creators),
+            kind=kind,
+            niche=niche,
+            skill=skill,
+            videos_per_day=kc.videos_per_day,
+            lives_per_week=kc.lives_per_week,
+            reservation_yuan_per_day=kc.reservation_yuan_per_day,
+            owner=merchant,
+        )
+        self.creators.append(creator)
+        merchant.own_account = creator
+        if hasattr(self, "follows"):
+            self.follows.ensure_creators(len(self.creators))
+        return creator
+
+    def _new_creator(self, rng: np.random.Generator) -> Creator:
+        cfg = self.config.creators
+        kinds = list(INDEPENDENT_CREATOR_KINDS)
+        shares = np.array([cfg.kinds[k].share for k in kinds])
+        kind = kinds[int(rng.choice(len(kinds), p=shares / shares.sum()))]
+        kc = cfg.kinds[kind]
+        niche = np.zeros(self.k)
+        cats = [self.category_names.index(c) for c in kc.niche]
+        niche[cats] = rng.dirichlet(np.ones(len(cats)))
+        creator = Creator(
+            self,
+            idx=len(self.creators),
+            kind=kind,
+            niche=niche,
+            skill=float(np.clip(rng.normal(kc.skill_mean, kc.skill_sd), 0.05, 1.0)),
+            videos_per_day=kc.videos_per_day,
+            lives_per_week=kc.lives_per_week,
+            reservation_yuan_per_day=kc.reservation_yuan_per_day,
+        )
+        self.creators.append(creator)
+        if hasattr(self, "follows"):
+            self.follows.ensure_creators(len(self.creators))
+        return creator
+
+    # ------------------------------------------------------------------------------------------
+    # Lookups
+    # ------------------------------------------------------------------------------------------
+
+    def merchant(self, idx: int) -> Merchant:
+        return self.merchants[idx]
+
+    def active_merchants(self) -> list[Merchant]:
+        return list(self.agents_by_type.get(Merchant, []))
+
+    def active_creators(self) -> list[Creator]:
+        return list(self.agents_by_type.get(Creator, []))
+
+    def independent_creators(self) -> list[Creator]:
+        return [c for c in self.active_creators() if c.independent]
+
+    # ------------------------------------------------------------------------------------------
+    # The day
+    # ------------------------------------------------------------------------------------------
+
+    def step(self) -> None:
+        """Advance the market by one day. Phases, in order:
+
+        1. events: the calendar sets the day's conditions (festivals, logistics shocks);
+        2. entry and exit: bankrupt merchants and unpaid creators leave, new ones arrive while
+           the market pays; MCNs drop, scout and sign creators;
+        3. listing: merchants list products (the platform screens new listings and intercepts
+           some), produce to a stock target and pay overheads;
+        4. content: creators choose offers (选品) and produce short videos and live sessions;
+           the recommender scores them;
+        5. matching: each active consumer's impressions from every enabled channel
+           (feed, live, follow, search, mall), block by block of consumers;
+        6. purchase: impressions become orders within budget, then stock rations them;
+        7. settlement: payments into escrow, traffic fees, content income, service fees, and
+           payouts of orders whose payment delay has passed (take rate, commission, MCN share,
+           merchant);
+        8. delivery and experience: true quality is revealed; returns, complaints, reviews,
+           guarantee-fund payouts, trust, follows and unfollows; some consumers leave;
+        9. governance: the quality estimate learns from feedback; risky listings are delisted,
+           merchants investigated, products banned, merchants fined and removed;
+        10. learning: merchants adapt price, commission and traffic; creators fold in income;
+            MCNs train their creators;
+        11. record: the ledger is checked and the day's metrics computed.
+        """
+        day = self.day
+        self.ledger.start_day()
+        self.platform.start_day()
+        self.today = DayStats()
+        cash_before = self._merchant_cash()
+
+        self.conditions = self._phase_events(day)
+        self._phase_entry_exit(day)
+        self.listings = self._phase_listing()
+        self.content = self._phase_content(self.listings)
+        intents, follow_events = self._phase_matching_and_intents(self.listings, self.content)
+        orders = self._phase_purchase(intents, self.listings)
+        self._phase_settlement(orders, self.listings)
+        self._apply_follow_events(follow_events)
+        feedback = self._phase_delivery(day)
+        self._phase_governance(day, feedback)
+        self._phase_learning()
+        self.today.merchant_cash_change_yuan = self._merchant_cash() - cash_before
+        self._phase_record(day)
+        self.day += 1
+
+    # 1 -----------------------------------------------------------------------------------------
+
+    def _phase_events(self, day: int) -> DayConditions:
+        return conditions_on(self.config.events, day, self.config.market.regions)
+
+    # 2 -----------------------------------------------------------------------------------------
+
+    def _phase_entry_exit(self, day: int) -> None:
+        rng = self.streams.generator("entry_exit", day)
+        for merchant in self.active_merchants():
+            if merchant.check_solvency():
+                self.today.merchant_exits += 1
+        for creator in self.independent_creators():
+            if creator.wants_to_quit():
+                creator.leave()
+                self.today.creator_exits += 1
+        if day > 0:
+            self._entries(rng)
+        for mcn in self.mcns:
+            mcn.manage_roster(rng)
+
+    def _entries(self, rng: np.random.Generator) -> None:
+        """New merchants and creators arrive at Poisson rates that follow how well the
+        incumbents do: incumbents x entry share x clip(earnings ratio / 2, 0, 3), where the
+        ratio is merchants' gross margin over overheads, or creators' mean income over their
+        reservation wage."""
+        cfg = self.config
+        margin_ratio = self.merchant_margin_ema / max(self.merchant_overhead_ema, 1e-9)
+        incumbents = max(len(self.active_merchants()), 1)
+        n_merchants = rng.poisson(
+            incumbents * cfg.merchants.entry_share_per_day * np.clip(margin_ratio / 2, 0, 3)
+        )
+        creators = self.independent_creators()
+        income_ratio = (
+            float(np.mean([c.income_ema_yuan / max(c.reservation_yuan, 1.0) for c in creators]))
+            if creators
+            else 2.0
+        )
+        n_creators = rng.poisson(
+            max(len(creators), 1)
+            * cfg.creators.entry_share_per_day
+            * np.clip(income_ratio / 2, 0, 3)
+        )
+        for _ in range(n_merchants):
+            self._new_merchant(rng, initial=False)
+        for _ in range(n_creators):
+            self._new_creator(rng)
+        self.today.merchant_entries += int(n_merchants)
+        self.today.creator_entries += int(n_creators)
+
+    # 3 -----------------------------------------------------------------------------------------
+
+    def _phase_listing(self) -> Listings:
+        merchants = self.active_merchants()
+        for merchant in merchants:
+            merchant.prepare_listing()
+            merchant.produce()
+        for provider in self.providers:
+            provider.collect_fees()
+        live = [m for m in merchants if m.listing == LIVE]
+        idx = np.array([m.idx for m in live], dtype=np.int64)
+        merchant_to_listing = np.full(len(self.merchants), -1, dtype=np.int64)
+        merchant_to_listing[idx] = np.arange(idx.size)
+        platform = self.platform
+        return Listings(
+            merchant=idx,
+            category=np.array([m.category for m in live], dtype=np.int64),
+            price_yuan=np.array([m.price_yuan for m in live], dtype=np.float64),
+            claimed_quality=np.array([m.claimed_quality for m in live], dtype=np.float32),
+            true_quality=np.array([m.true_quality for m in live], dtype=np.float32),
+            violator=np.array([m.violator for m in live], dtype=bool),
+            est_quality=platform.est_quality(idx),
+            popularity=platform.popularity[idx].astype(np.float32),
+            commission_rate=np.array([m.commission_rate for m in live], dtype=np.float32),
+            take_rate=np.array([platform.take_rate_for(m) for m in live], dtype=np.float32),
+            paid_boost=np.array([platform.paid_boost(m) for m in live], dtype=np.float32),
+            boost=np.array([platform.boost(m) for m in live], dtype=np.float32),
+            stock=np.array([m.stock for m in live], dtype=np.int64),
+            region=np.array([m.region for m in live], dtype=np.int64),
+            payment_delay_days=np.full(
+                idx.size, self.config.platform.payment_delay_days, dtype=np.int64
+            ),
+            merchant_to_listing=merchant_to_listing,
+        )
+
+    # 4 -----------------------------------------------------------------------------------------
+
+    def _phase_content(self, listings: Listings) -> Content:
+        rng = self.streams.generator("content", self.day)
+        creators = self.active_creators()
+        for creator in creators:
+            creator.select_offers(listings, rng)
+        carried = [creator.live_offers(listings) for creator in creators]
+        count = np.array([len(x) for x in carried], dtype=np.int64)
+        items = produce_content(
+            offer_start=np.cumsum(count) - count,
+            offer_count=count,
+            offer_listing=np.array([j for x in carried for j in x], dtype=np.int64),
+            videos_per_day=np.array([c.videos_per_day for c in creators]),
+            lives_per_week=np.array([c.lives_per_week for c in creators]),
+            skill=np.array([c.skill for c in creators]),
+            niche=np.array([c.niche for c in creators]).reshape(len(creators), self.k),
+            listing_category=listings.category,
+            rng=rng,
+        )
+        creator_idx = np.array([c.idx for c in creators], dtype=np.int64)
+        own = np.array([c.owner is not None for c in creators], dtype=bool)
+        return Content.from_items(
+            creator_idx[items.creator_row],
+            items.listing,
+            items.is_live,
+            items.appeal,
+            own[items.creator_row],
+            len(self.creators),
+        )
+
+    def _day_offer(
+        self, listings: Listings, content: Content
+    ) -> tuple[DayOffer, np.ndarray, np.ndarray]:
+        """Samplers for the day, the feed's paid log-weight per item, and the shelf's per listing."""
+        cfg = self.config.platform
+        scores = score_items(cfg.recommender, content, listings)
+        k = self.k
+        item_category = (
+            listings.category[content.listing] if content.n else np.empty(0, dtype=np.int64)
+        )
+
+        def index(mask: np.ndarray):
+            if not mask.any():
+                return None
+            ids = np.flatnonzero(mask)
+            logw = scores.item_log_weight[ids]
+            weights = np.zeros(content.n)
+            weights[ids] = np.exp(logw - logw.max())
+            return index_by_category(item_category, weights, k)
+
+        feed = index(~content.is_live) if content.n else None
+        live = index(content.is_live) if content.n else None
+        shelf_cfg = cfg.shelf_ranking
+        shelf = None
+        shelf_paid = np.zeros(listings.n)
+        if listings.n:
+            shelf_paid = shelf_cfg.paid_weight * listings.paid_boost.astype(np.float64)
+            log_w = (
+                shelf_cfg.quality_weight * (listings.est_quality - 0.5)
+                + shelf_cfg.sales_weight * np.log1p(listings.popularity)
+                - shelf_cfg.price_weight
+                * np.log(listings.price_yuan / self.reference_price[listings.category])
+                + shelf_paid
+                + listings.boost
+            )
+            shelf = index_by_category(listings.category, np.exp(log_w - log_w.max()), k)
+        offer = DayOffer(
+            feed=feed,
+            live=live,
+            shelf=shelf,
+            interest_exponent=scores.interest_exponent,
+            creator_start=content.creator_start,
+            creator_count=content.creator_count,
+            listing_category=listings.category,
+            item_listing=content.listing,
+        )
+        return offer, scores.paid_log_weight, shelf_paid
+
+    # 5 and 6 -----------------------------------------------------------------------------------
+
+    def _match_rules(self) -> MatchRules:
+        c = self.config.consumers
+        ch = self.config.platform.channels
+        return MatchRules(
+            channels=(ch.feed, ch.live, ch.follow, ch.search, ch.mall),
+            attention_shares=(c.feed_share, c.live_share, c.follow_share),
+            active_prob_multiplier=self.conditions.active_prob_multiplier,
+            need_prob=c.need_prob_per_day,
+            need_weight=self.need_weight,
+            search_share=c.search_share_of_needs,
+            results_per_need=c.results_per_need,
+            mall_browse_prob=c.mall_browse_prob,
+            loyalty_prob=self.config.platform.shelf_ranking.loyalty_prob,
+        )
+
+    def _coefficients(self) -> PurchaseCoefficients:
+        p = self.config.consumers.purchase
+        return PurchaseCoefficients(
+            base_logit=np.array([getattr(p.base_logit, ch) for ch in CHANNELS]),
+            interest_coef=p.interest_coef,
+            creator_trust_coef=p.creator_trust_coef,
+            live_urgency_logit=p.live_urgency_logit,
+            platform_trust_coef=p.platform_trust_coef,
+            need_match_logit=p.need_match_logit,
+            claimed_quality_coef=p.claimed_quality_coef,
+            appeal_coef=p.appeal_coef,
+            price_coef=p.price_coef,
+        )
+
+    def _phase_matching_and_intents(self, listings: Listings, content: Content):
+        """Phases 5 and 6 up to stock: matching and purchase decisions, one block of consumers
+        at a time so memory stays bounded. Returns the purchase intents and follow events."""
+        pop = self.population
+        day = self.day
+        # Open needs age; lapsed ones close.
+        has_need = pop.need_category >= 0
+        pop.need_days_left[has_need] -= 1
+        lapsed = has_need & (pop.need_days_left <= 0)
+        pop.need_category[lapsed] = NO_NEED
+
+        offer, feed_paid, shelf_paid = self._day_offer(listings, content)
+        rules = self._match_rules()
+        coef = self._coefficients()
+        cfg_c = self.config.consumers
+        favorite_listing_all = np.where(
+            pop.favorite_merchant >= 0,
+            listings.merchant_to_listing[np.maximum(pop.favorite_merchant, 0)],
+            -1,
+        )
+        log_price_ratio = np.log(listings.price_yuan / self.reference_price[listings.category])
+        n_creators = len(self.creators)
+        self.content_impressions = np.zeros(n_creators, dtype=np.int64)
+        self.paid_impressions = np.zeros(listings.n)  # expected paid impressions per listing
+        intents = []
+        follow_events = []
+        for block in pop.blocks():
+            rng = self.streams.generator("consumers", day, block)
+            sl = pop.block_slice(block, pop.n)
+            cb = ConsumerBlock(
+                index=np.arange(sl.start, sl.stop, dtype=np.int64),
+                interest=pop.interest[sl],
+                on_platform=pop.on_platform[sl],
+                active_prob=pop.active_prob[sl],
+                attention=pop.attention[sl],
+                need_category=pop.need_category[sl],
+                favorite_listing=favorite_listing_all[sl],
+                follow_creator=self.follows.creator[sl],
+                follow_count=self.follows.count[sl],
+            )
+            result = match_block(cb, offer, rules, rng)
+            self.today.active_consumers += int(result.active.sum())
+            arrived = result.new_need >= 0
+            pop.need_category[sl][arrived] = result.new_need[arrived]
+            pop.need_days_left[sl][arrived] = cfg_c.need_patience_days
+            imp = result.impressions
+            m = imp.consumer.size
+            self.today.impressions += np.bincount(imp.channel, minlength=N_CHANNELS)
+            if m == 0:
+                continue
+            c_abs = cb.index[imp.consumer]
+            j = imp.listing
+            category = listings.category[j]
+            has_item = imp.item >= 0
+            item = np.where(has_item, imp.item, 0)
+            creator = np.where(has_item, content.creator[item] if content.n else -1, -1)
+            trust = np.zeros(m, dtype=np.float32)
+            trust[has_item] = self.follows.trust_in(c_abs[has_item], creator[has_item])
+            appeal = np.where(has_item, content.appeal[item] if content.n else 0.5, 0.5)
+            p = purchase_probability(
+                channel=imp.channel,
+                log_affinity=np.log(self.k * cb.interest[imp.consumer, category]),
+                creator_trust=trust,
+                platform_trust=pop.platform_trust[c_abs],
+                need_match=pop.need_category[c_abs] == category,
+                claimed_quality=listings.claimed_quality[j],
+                appeal=appeal,
+                log_price_ratio=log_price_ratio[j],
+                price_sensitivity=pop.price_sensitivity[c_abs],
+                coef=coef,
+                event_logit=self.conditions.purchase_logit,
+            )
+            buy = rng.random(m) < p
+            follow_view = has_item & (rng.random(m) < cfg_c.follow_after_view_prob * appeal)
+            if follow_view.any():
+                follow_events.append((c_abs[follow_view], creator[follow_view]))
+            # Impression statistics for content income and traffic billing.
+            if has_item.any():
+                self.content_impressions += np.bincount(creator[has_item], minlength=n_creators)
+            content_paid = has_item & (imp.channel != FOLLOW)
+            paid_share = np.zeros(m)
+            if content.n:
+                paid_share[content_paid] = 1 - np.exp(-feed_paid[item[content_paid]])
+            shelf_rows = ~has_item
+            paid_share[shelf_rows] = 1 - np.exp(-shelf_paid[j[shelf_rows]])
+            self.paid_impressions += np.bincount(j, weights=paid_share, minlength=listings.n)
+
+            b = np.flatnonzero(buy)
+            b = b[first_per_pair(imp.consumer[b], j[b])]
+            b = b[within_budget(imp.consumer[b], listings.price_yuan[j[b]], pop.budget_yuan[sl])]
+            intents.append(
+                {
+                    "consumer": c_abs[b],
+                    "listing": j[b],
+                    "creator": creator[b],
+                    "own_account": np.where(
+                        has_item[b], content.own_account[item[b]] if content.n else False, False
+                    ),
+                    "channel": imp.channel[b],
+                    "paid_share": paid_share[b],
+                }
+            )
+        if intents:
+            merged = {k: np.concatenate([d[k] for d in intents]) for k in intents[0]}
+        else:
+            merged = {
+                "consumer": np.empty(0, np.int64),
+                "listing": np.empty(0, np.int64),
+                "creator": np.empty(0, np.int64),
+                "own_account": np.empty(0, bool),
+                "channel": np.empty(0, np.int8),
+                "paid_share": np.empty(0),
+            }
+        return merged, follow_events
+
+    def _phase_purchase(self, intents: dict, listings: Listings) -> dict:
+        """Phase 6, stock: ration intents per listing; record stock-outs, new customers and
+        closed needs. Returns the filled orders."""
+        rng = self.streams.generator("ration", self.day)
+        filled = ration(intents["listing"], listings.stock, rng)
+        self.today.intents = int(filled.size)
+        self.today.stockout_units = int((~filled).sum())
+        demanded = np.bincount(intents["listing"], minlength=listings.n)
+        orders = {k: v[filled] for k, v in intents.items()}
+        j = orders["listing"]
+        consumer = orders["consumer"]
+        merchant = listings.merchant[j]
+        orders["merchant"] = merchant
+        orders["price_yuan"] = listings.price_yuan[j]
+        seen = self.history.seen(consumer, merchant)
+        self.today.new_customer_orders = int((~seen).sum())
+        self.today.buyers = int(np.unique(consumer).size)
+        self.today.repurchasing_buyers = int(np.unique(consumer[seen]).size)
+        self.history.add(consumer, merchant)
+        pop = self.population
+        met = pop.need_category[consumer] == listings.category[j]
+        pop.need_category[consumer[met]] = NO_NEED
+        # Sales per listing, back to the merchants.
+        sold = np.bincount(j, minlength=listings.n)
+        commissioned = orders["creator"] >= 0
+        commissioned &= ~orders["own_account"]
+        orders["commission_rate"] = np.where(commissioned, listings.commission_rate[j], 0.0).astype(
+            np.float32
+        )
+        orders["take_rate"] = listings.take_rate[j]
+        net = orders["price_yuan"] * (1 - orders["take_rate"] - orders["commission_rate"])
+        net_by_listing = np.bincount(j, weights=net, minlength=listings.n)
+        creator_units = np.bincount(j[commissioned], minlength=listings.n)
+        paid_units = np.bincount(j, weights=orders["paid_share"], minlength=listings.n)
+        for jj in np.flatnonzero(demanded):
+            self.merchants[int(listings.merchant[jj])].record_sales(
+                int(sold[jj]),
+                int(demanded[jj]),
+                int(creator_units[jj]),
+                float(paid_units[jj]),
+                float(net_by_listing[jj]),
+            )
+        self.units_sold_today = np.bincount(merchant, minlength=len(self.merchants)).astype(
+            np.float64
+        )
+        unit_cost = np.array([m.unit_cost_yuan for m in self.merchants])
+        self.today.merchant_margin_yuan = float(net.sum() - unit_cost[merchant].sum())
+        return orders
+
+    # 7 -----------------------------------------------------------------------------------------
+
+    def _phase_settlement(self, orders: dict, listings: Listings) -> None:
+        ledger = self.ledger
+        day = self.day
+        t = self.today
+        price = orders["price_yuan"]
+        total = float(price.sum())
+        ledger.transfer(L.CONSUMERS, L.ESCROW, total, "order_payment")
+        ledger.hold(total)
+        t.orders += np.bincount(orders["channel"], minlength=N_CHANNELS)
+        t.gmv_yuan += np.bincount(orders["channel"], weights=price, minlength=N_CHANNELS)
+        kinds = np.array([self.merchants[m].kind for m in orders["merchant"]], dtype=object)
+        for kind in MERCHANT_KINDS:
+            t.gmv_by_kind_yuan[kind] = float(price[kinds == kind].sum()) if kinds.size else 0.0
+        j = orders["listing"]
+        t.violator_gmv_yuan = float(price[listings.violator[j]].sum())
+
+        shocked_regions = self.conditions.shocked_regions
+        consumer = orders["consumer"]
+        shocked = (
+            shocked_regions[self.population.region[consumer]] | shocked_regions[listings.region[j]]
+        )
+        delivery = (
+            day
+            + self.config.consumers.experience.delivery_days
+            + np.where(shocked, self.conditions.extra_delivery_days, 0)
+        )
+        self.in_transit.append(
+            order_day=np.full(j.size, day),
+            delivery_day=delivery,
+            consumer=consumer,
+            merchant=orders["merchant"],
+            category=listings.category[j],
+            creator=orders["creator"],
+            channel=orders["channel"],
+            price_yuan=price,
+            take_rate=orders["take_rate"],
+            commission_rate=orders["commission_rate"],
+            true_quality=listings.true_quality[j],
+            claimed_quality=listings.claimed_quality[j],
+            violator=listings.violator[j],
+            shocked=shocked,
+        )
+
+        # Traffic fees: the paid part of each listing's impressions, at CPM, within budget.
+        billed = np.flatnonzero(self.paid_impressions > 0)
+        self.platform.charge_traffic(listings.merchant[billed], self.paid_impressions[billed])
+        t.merchant_margin_yuan -= ledger.flow("traffic_fee")
+
+        # Content income for impressions.
+        rate = self.config.creators.content_income_yuan_per_1000_impressions / 1000.0
+        earners = np.flatnonzero(self.content_impressions)
+        if earners.size and rate > 0:
+            pay = self.content_impressions[earners] * rate
+            accounts = np.array([self.creators[c].account for c in earners])
+            ledger.transfer_many(L.PLATFORM, accounts, pay, "content_income")
+            for c, amount in zip(earners, pay, strict=True):
+                self.creators[c].receive(float(amount))
+
+        # Payouts whose payment delay has passed.
+        due = self.awaiting_payout.pop_due("due_day", day)
+        if due["price_yuan"].size:
+            p = due["price_yuan"]
+            take = p * due["take_rate"]
+            commission = p * due["commission_rate"]
+            rest = p - take - commission
+            ledger.transfer(L.ESCROW, L.PLATFORM, float(take.sum()), "take_commission")
+            has_creator = due["creator"] >= 0
+            creator_ids = due["creator"][has_creator]
+            creator_pay = np.bincount(
+                creator_ids, weights=commission[has_creator], minlength=len(self.creators)
+            )
+            payees = np.flatnonzero(creator_pay)
+            ledger.transfer_many(
+                L.ESCROW,
+                np.array([self.creators[c].account for c in payees], dtype=np.int64),
+                creator_pay[payees],
+                "creator_commission",
+            )
+            merchant_pay = np.bincount(due["merchant"], weights=rest, minlength=len(self.merchants))
+            paid = np.flatnonzero(merchant_pay)
+            ledger.transfer_many(
+                L.ESCROW,
+                np.array([self.merchants[m].account for m in paid], dtype=np.int64),
+                merchant_pay[paid],
+                "merchant_payout",
+            )
+            ledger.release(float(p.sum()))
+            for c in payees:
+                creator = self.creators[c]
+                creator.receive(float(creator_pay[c]))
+                creator.pay_mcn_share(float(creator_pay[c]))
+
+    def _apply_follow_events(self, follow_events: list) -> None:
+        if not follow_events:
+            return
+        consumers = np.concatenate([f[0] for f in follow_events])
+        creators = np.concatenate([f[1] for f in follow_events])
+        self.today.follows_gained += self.follows.follow(
+            consumers, creators, self.config.consumers.initial_creator_trust
+        )
+
+    # 8 -----------------------------------------------------------------------------------------
+
+    def _phase_delivery(self, day: int) -> dict:
+        cfg = self.config.consumers.experience
+        rng = self.streams.generator("experience", day)
+        d = self.in_transit.pop_due("delivery_day", day)
+        n = d["price_yuan"].size
+        t = self.today
+        t.delivered = n
+        feedback = {"merchant": np.empty(0, np.int64)}
+        if n == 0:
+            return feedback
+        shock_extra = np.where(d["shocked"], self.conditions.extra_dissatisfied_prob, 0.0)
+        p_bad = dissatisfaction_probability(
+            d["true_quality"],
+            d["claimed_quality"],
+            shock_extra,
+            cfg.dissatisfied_base_prob,
+            cfg.dissatisfied_per_quality_gap,
+            cfg.dissatisfied_per_low_quality,
+        )
+        out = draw_outcomes(
+            p_bad,
+            cfg.return_prob_if_dissatisfied,
+            cfg.return_prob_if_satisfied,
+            cfg.complaint_prob_if_dissatisfied,
+            cfg.review_prob,
+            rng,
+        )
+        price = d["price_yuan"]
+        consumer = d["consumer"]
+        good = ~out.dissatisfied
+        t.returns = int(out.returned.sum())
+        t.complaints = int(out.complained.sum())
+        t.dissatisfied = int(out.dissatisfied.sum())
+        kept = ~out.returned
+        t.quality_gmv_yuan = float(price[kept & ~d["violator"]].sum())
+        value = self.reference_price[d["category"]] * (0.5 + d["true_quality"])
+        t.consumer_surplus_yuan = float((value - price)[kept].sum())
+
+        # Refunds and the payout schedule.
+        refund = float(price[out.returned].sum())
+        self.ledger.transfer(L.ESCROW, L.CONSUMERS, refund, "refund")
+        self.ledger.release(refund)
+        self.awaiting_payout.append(
+            due_day=np.full(int(kept.sum()), day + self.config.platform.payment_delay_days),
+            merchant=d["merchant"][kept],
+            creator=d["creator"][kept],
+            price_yuan=price[kept],
+            take_rate=d["take_rate"][kept],
+            commission_rate=d["commission_rate"][kept],
+        )
+
+        # Guarantee fund: complainers are compensated, and lose less trust.
+        compensated = out.complained
+        self.platform.compensate(price[compensated])
+        relief = self.config.platform.guarantee_fund.trust_loss_relief
+        loss = np.where(
+            compensated, cfg.platform_trust_loss * (1 - relief), cfg.platform_trust_loss
+        )
+        pop = self.population
+        rows, trust = update_trust(
+            pop.platform_trust, consumer, good, loss, cfg.platform_trust_gain
+        )
+        pop.platform_trust[rows] = trust
+
+        # Creators: trust, follows, unfollows, and what they learn.
+        creator = d["creator"]
+        via = creator >= 0
+        if via.any():
+            c, cr, g = consumer[via], creator[via], good[via]
+            comp = compensated[via]
+            self.follows.adjust_trust(
+                c,
+                cr,
+                np.where(g, cfg.creator_trust_gain, 0.0),
+                np.where(g, 0.0, cfg.creator_trust_loss * np.where(comp, 1 - relief, 1.0)),
+            )
+            u = rng.random(c.size)
+            follow = g & (u < cfg.follow_after_satisfied_prob)
+            unfollow = ~g & (u < cfg.unfollow_after_dissatisfied_prob)
+            t.follows_gained += self.follows.follow(
+                c[follow], cr[follow], self.config.consumers.initial_creator_trust
+            )
+            t.follows_lost += self.follows.unfollow(c[unfollow], cr[unfollow])
+            pairs, inverse = np.unique(
+                np.stack([cr, d["merchant"][via]], axis=1), axis=0, return_inverse=True
+            )
+            sold = np.bincount(inverse.ravel(), minlength=len(pairs))
+            returned = np.bincount(inverse.ravel(), weights=out.returned[via], minlength=len(pairs))
+            for (ci, mi), s_, r_ in zip(pairs, sold, returned, strict=True):
+                self.creators[int(ci)].learn_outcomes(int(mi), int(s_), int(r_))
+
+        # Remembered merchants (repurchase through search and the mall).
+        u = rng.random(n)
+        remember = good & (u < cfg.favorite_after_satisfied_prob)
+        pop.favorite_merchant[consumer[remember]] = d["merchant"][remember]
+        forget = ~good & (pop.favorite_merchant[consumer] == d["merchant"])
+        pop.favorite_merchant[consumer[forget]] = -1
+
+        # Leaving the platform.
+        u = rng.random(n)
+        leaving = (
+            ~good
+            & (pop.platform_trust[consumer] < cfg.leave_trust_threshold)
+            & (u < cfg.leave_prob)
+        )
+        leavers = np.unique(consumer[leaving])
+        leavers = leavers[pop.on_platform[leavers]]
+        pop.on_platform[leavers] = False
+        t.consumers_left = int(leavers.size)
+
+        merchant = d["merchant"]
+        nm = len(self.merchants)
+        feedback = {
+            "merchant": np.arange(nm),
+            "good_reviews": np.bincount(merchant[out.reviewed & good], minlength=nm),
+            "bad_reviews": np.bincount(merchant[out.reviewed & ~good], minlength=nm),
+            "returns": np.bincount(merchant[out.returned], minlength=nm),
+            "complaints": np.bincount(merchant[out.complained], minlength=nm),
+        }
+        return feedback
+
+    # 9 -----------------------------------------------------------------------------------------
+
+    def _phase_governance(self, day: int, feedback: dict) -> None:
+        if feedback["merchant"].size:
+            self.platform.learn_from_feedback(
+                feedback["merchant"],
+                feedback["good_reviews"],
+                feedback["bad_reviews"],
+                feedback["returns"],
+                feedback["complaints"],
+            )
+        before = {m.idx for m in self.active_merchants()}
+        self.platform.govern(self.streams.generator("governance", day))
+        self.today.merchant_exits += len(before - {m.idx for m in self.active_merchants()})
+
+    # 10 ----------------------------------------------------------------------------------------
+
+    def _phase_learning(self) -> None:
+        merchants = self.agents_by_type.get(Merchant)
+        if merchants is not None:
+            merchants.shuffle_do("review")
+        creators = self.agents_by_type.get(Creator)
+        if creators is not None:
+            creators.do("end_day")
+        for mcn in self.mcns:
+            mcn.train()
+        self.platform.observe_sales(self.units_sold_today)
+        # How well merchants do, for entry: daily gross margin against overheads.
+        memory = self.config.merchants.learning.demand_memory_days
+        self.merchant_margin_ema = ema(
+            self.merchant_margin_ema, self.today.merchant_margin_yuan, memory
+        )
+        self.merchant_overhead_ema = ema(
+            self.merchant_overhead_ema, self.ledger.flow("fixed_cost"), memory
+        )
+
+    # 11 ----------------------------------------------------------------------------------------
+
+    def _phase_record(self, day: int) -> None:
+        from sim.metrics import collect
+
+        self.ledger.check(day)
+        self.metrics = collect(self)
+
+    def _merchant_cash(self) -> float:
+        return float(sum(m.cash_yuan for m in self.merchants))

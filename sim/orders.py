@@ -1,0 +1,109 @@
+"""Orders between purchase and payout, as column tables.
+
+An order is paid into escrow when placed (phase 7), delivered some days later (phase 8) and,
+if kept, paid out to the platform, the creator and the merchant after the payment delay
+(phase 7 of a later day). :class:`ColumnTable` holds the orders waiting for each of those
+moments; rows leave a table when their day comes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class ColumnTable:
+    """Rows stored as one array per named column, appended in batches and removed by mask."""
+
+    def __init__(self, dtypes: dict[str, type]):
+        self.dtypes = dict(dtypes)
+        self.columns = {name: np.empty(0, dtype=dt) for name, dt in self.dtypes.items()}
+
+    def __len__(self) -> int:
+        return int(next(iter(self.columns.values())).size)
+
+    def append(self, **columns: np.ndarray) -> None:
+        if set(columns) != set(self.dtypes):
+            missing = set(self.dtypes) - set(columns)
+            extra = set(columns) - set(self.dtypes)
+            raise KeyError(f"columns missing {sorted(missing)}, unexpected {sorted(extra)}")
+        sizes = {np.asarray(v).size for v in columns.values()}
+        if len(sizes) != 1:
+            raise ValueError(f"columns of different lengths: {sizes}")
+        for name, values in columns.items():
+            self.columns[name] = np.concatenate(
+                [self.columns[name], np.asarray(values, dtype=self.dtypes[name])]
+            )
+
+    def pop(self, mask: np.ndarray) -> dict[str, np.ndarray]:
+        """Remove and return the rows where ``mask`` is True."""
+        taken = {name: values[mask] for name, values in self.columns.items()}
+        self.columns = {name: values[~mask] for name, values in self.columns.items()}
+        return taken
+
+    def pop_due(self, column: str, day: int) -> dict[str, np.ndarray]:
+        """Remove and return the rows whose ``column`` is at most ``day``."""
+        return self.pop(self.columns[column] <= day)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+
+IN_TRANSIT = {
+    "order_day": np.int32,
+    "delivery_day": np.int32,
+    "consumer": np.int64,
+    "merchant": np.int64,
+    "category": np.int64,
+    "creator": np.int64,  # -1: no creator (search, mall)
+    "channel": np.int8,
+    "price_yuan": np.float64,
+    "take_rate": np.float32,
+    "commission_rate": np.float32,  # 0 for own accounts and shelf sales
+    "true_quality": np.float32,
+    "claimed_quality": np.float32,
+    "violator": np.bool_,
+    "shocked": np.bool_,  # touches a region hit by a logistics shock
+}
+"""Orders placed and paid, not yet delivered."""
+
+AWAITING_PAYOUT = {
+    "due_day": np.int32,
+    "merchant": np.int64,
+    "creator": np.int64,
+    "price_yuan": np.float64,
+    "take_rate": np.float32,
+    "commission_rate": np.float32,
+}
+"""Kept orders whose money waits in escrow for the payment delay to pass."""
+
+
+class BuyerHistory:
+    """Which consumers have bought from which merchants, for new-customer and repurchase counts.
+
+    Stored as a sorted array of keys ``consumer * 2**32 + merchant``; membership is a binary
+    search and new pairs are merged in with ``np.insert`` (no Python loop over consumers).
+    """
+
+    def __init__(self) -> None:
+        self.keys = np.empty(0, dtype=np.int64)
+
+    @staticmethod
+    def key(consumer: np.ndarray, merchant: np.ndarray) -> np.ndarray:
+        return (consumer.astype(np.int64) << 32) | merchant.astype(np.int64)
+
+    def __len__(self) -> int:
+        return int(self.keys.size)
+
+    def seen(self, consumer: np.ndarray, merchant: np.ndarray) -> np.ndarray:
+        """(m,) bool: the consumer bought from the merchant before."""
+        k = self.key(consumer, merchant)
+        pos = np.searchsorted(self.keys, k)
+        found = np.zeros(k.size, dtype=bool)
+        inside = pos < self.keys.size
+        found[inside] = self.keys[pos[inside]] == k[inside]
+        return found
+
+    def add(self, consumer: np.ndarray, merchant: np.ndarray) -> None:
+        k = np.unique(self.key(consumer, merchant))
+        k = k[~self.seen(k >> 32, k & 0xFFFFFFFF)]
+        self.keys = np.insert(self.keys, np.searchsorted(self.keys, k), k)

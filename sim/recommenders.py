@@ -1,0 +1,78 @@
+"""Recommenders, chosen by registered name (``platform.recommender.kind``).
+
+A recommender turns today's content into sampling weights for the feed and live channels. Its
+ranking score must split into a viewer-and-category part and an item part (see
+:mod:`sim.kernels.sampling`):
+
+    score(c, i) = log(K * interest[c, category(i)]) + b(i),
+
+and the feed shows item ``i`` to viewer ``c`` with probability ∝ exp(score / temperature).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.catalog import Content, Listings
+from sim.config import InterestOnlyRecommender, InterestQualityRecommender
+
+
+@dataclass(frozen=True)
+class ItemScores:
+    """Per-item log-weights b(i)/T and the exponent applied to interest, for one day."""
+
+    item_log_weight: np.ndarray  # (I,) float64
+    interest_exponent: float
+    paid_log_weight: np.ndarray  # (I,) float64: the part of b(i)/T bought as traffic
+
+
+Recommender = Callable[[object, Content, Listings], ItemScores]
+REGISTRY: dict[str, Recommender] = {}
+
+
+def register(name: str):
+    def add(fn: Recommender) -> Recommender:
+        if name in REGISTRY:
+            raise ValueError(f"recommender {name!r} registered twice")
+        REGISTRY[name] = fn
+        return fn
+
+    return add
+
+
+def score_items(config, content: Content, listings: Listings) -> ItemScores:
+    """Score today's content with the recommender the scenario names."""
+    return REGISTRY[config.kind](config, content, listings)
+
+
+@register("interest_only")
+def interest_only(
+    config: InterestOnlyRecommender, content: Content, listings: Listings
+) -> ItemScores:
+    """b(i) = appeal(i) - 0.5: interest match and the content itself, nothing else."""
+    t = config.temperature
+    b = (content.appeal.astype(np.float64) - 0.5) / t
+    return ItemScores(b, 1.0 / t, np.zeros(content.n))
+
+
+@register("interest_quality")
+def interest_quality(
+    config: InterestQualityRecommender, content: Content, listings: Listings
+) -> ItemScores:
+    """b(i) = appeal - 0.5 + quality_weight (est_quality - 0.5) + popularity_weight log(1 +
+    popularity) + paid_weight x paid_boost + boost_weight x boost, for the item's listing."""
+    t = config.temperature
+    j = content.listing
+    paid = config.paid_weight * listings.paid_boost[j].astype(np.float64)
+    b = (
+        content.appeal.astype(np.float64)
+        - 0.5
+        + config.quality_weight * (listings.est_quality[j] - 0.5)
+        + config.popularity_weight * np.log1p(listings.popularity[j])
+        + paid
+        + config.boost_weight * listings.boost[j]
+    )
+    return ItemScores(b / t, 1.0 / t, paid / t)

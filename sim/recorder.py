@@ -1,0 +1,127 @@
+"""Recorder: per-step metric rows and agent snapshots -> tidy tables.
+
+Reads the model after each step (phase 11 has computed ``model.metrics``); writes nothing
+itself — :mod:`sim.runner` turns the tables into files.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from sim.metrics import summarize
+
+if TYPE_CHECKING:
+    from sim.model import MarketModel
+
+CREATOR_COLUMNS = (
+    "id",
+    "kind",
+    "step",
+    "sales",
+    "income_yuan",
+    "followers",
+    "quality",
+    "status",
+    "mcn",
+)
+MERCHANT_COLUMNS = (
+    "id",
+    "kind",
+    "step",
+    "sales",
+    "profit_yuan",
+    "followers",
+    "quality",
+    "status",
+    "violator",
+)
+
+
+class Recorder:
+    """Collects the metrics of every step and agent snapshots every ``sample_every`` days."""
+
+    def __init__(self, sample_every: int = 1):
+        self.sample_every = sample_every
+        self.rows: list[dict[str, float]] = []
+        self.creator_rows: list[tuple] = []
+        self.merchant_rows: list[tuple] = []
+
+    def record(self, model: MarketModel) -> None:
+        step = model.day - 1  # the day that was just simulated
+        self.rows.append({"step": step, **model.metrics})
+        if step % self.sample_every == 0 or step == model.config.steps - 1:
+            self._snapshot(model, step)
+
+    def _snapshot(self, model: MarketModel, step: int) -> None:
+        for c in model.creators:
+            if c.active or c.exit_day == step:
+                self.creator_rows.append(
+                    (
+                        c.idx,
+                        c.kind,
+                        step,
+                        c.sales_total,
+                        c.income_total_yuan,
+                        c.followers,
+                        c.skill,
+                        c.status,
+                        c.mcn.idx if c.mcn is not None else -1,
+                    )
+                )
+        for m in model.merchants:
+            if m.active or m.exit_day == step:
+                own = m.own_account.followers if m.own_account is not None else 0
+                self.merchant_rows.append(
+                    (
+                        m.idx,
+                        m.kind,
+                        step,
+                        m.sales_total,
+                        m.cash_yuan - m.initial_cash_yuan,
+                        own,
+                        m.true_quality,
+                        m.status,
+                        m.violator,
+                    )
+                )
+
+    # tables ------------------------------------------------------------------------------------
+
+    def wide(self) -> pd.DataFrame:
+        """One row per step, one column per metric."""
+        return pd.DataFrame(self.rows)
+
+    def timeseries(self) -> pd.DataFrame:
+        """Tidy: columns ``step``, ``metric``, ``value``; rows ordered by step, then metric
+        registration order."""
+        wide = self.wide()
+        if wide.empty:
+            return pd.DataFrame(
+                {
+                    "step": pd.Series(dtype="int64"),
+                    "metric": pd.Series(dtype="str"),
+                    "value": pd.Series(dtype="float64"),
+                }
+            )
+        long = wide.melt(id_vars="step", var_name="metric", value_name="value")
+        order = {name: i for i, name in enumerate(wide.columns)}
+        long["_o"] = long["metric"].map(order)
+        long = (
+            long.sort_values(["step", "_o"], kind="stable")
+            .drop(columns="_o")
+            .reset_index(drop=True)
+        )
+        long["step"] = long["step"].astype("int64")
+        long["value"] = long["value"].astype("float64")
+        return long
+
+    def summary(self) -> dict[str, float]:
+        return summarize(self.wide())
+
+    def creators(self) -> pd.DataFrame:
+        return pd.DataFrame(self.creator_rows, columns=list(CREATOR_COLUMNS))
+
+    def merchants(self) -> pd.DataFrame:
+        return pd.DataFrame(self.merchant_rows, columns=list(MERCHANT_COLUMNS))

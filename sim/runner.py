@@ -1,0 +1,183 @@
+"""Running scenarios: one run -> one results folder.
+
+A run folder holds
+
+* ``config.yaml``: the resolved scenario (every value, after ``extends`` and ``--set``);
+* ``timeseries.parquet``: tidy metrics, columns ``step``, ``metric``, ``value``;
+* ``summary.csv``: one row, one column per metric, for the whole run;
+* ``creators.parquet`` and ``merchants.parquet``: agent snapshots every
+  ``output.agent_sample_every_days`` days;
+* ``run.json``: provenance (seed, versions, config hash, command, wall time), written last.
+
+The folder is built under a hidden ``.<name>.partial`` name and renamed when ``run.json`` is in
+it, so a folder with the final name is always complete; a crash or Ctrl-C removes the partial
+folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from sim.config import Scenario
+from sim.io import write_csv, write_json, write_parquet, write_text
+from sim.model import MarketModel
+from sim.recorder import Recorder
+from sim.scenario import LoadedScenario, config_sha256, dump_yaml
+
+PACKAGES = (
+    "zhongcao",
+    "mesa",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "pydantic",
+    "ruamel.yaml",
+    "networkx",
+    "matplotlib",
+    "typer",
+)
+RUN_FILES = (
+    "config.yaml",
+    "timeseries.parquet",
+    "summary.csv",
+    "creators.parquet",
+    "merchants.parquet",
+    "run.json",
+)
+
+Progress = Callable[[int, int], None]
+"""Called with (steps done, steps in all) after each step."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    folder: Path
+    summary: dict[str, float]
+    wall_time_s: float
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def simulate(config: Scenario, seed_index: int = 0, progress: Progress | None = None) -> Recorder:
+    """Build the market and run every step; return the filled recorder."""
+    model = MarketModel(config, seed_index=seed_index)
+    recorder = Recorder(config.output.agent_sample_every_days)
+    for step in range(config.steps):
+        model.step()
+        recorder.record(model)
+        if progress is not None:
+            progress(step + 1, config.steps)
+    return recorder
+
+
+def _timestamp() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def unique_folder(parent: Path, name: str) -> Path:
+    folder = parent / name
+    n = 2
+    while folder.exists() or (parent / f".{folder.name}.partial").exists():
+        folder = parent / f"{name}-{n}"
+        n += 1
+    return folder
+
+
+def write_run_folder(
+    folder: Path,
+    config: Scenario,
+    resolved: dict,
+    recorder: Recorder,
+    *,
+    seed_index: int,
+    command: Sequence[str],
+    wall_time_s: float,
+    started_at: str,
+) -> dict[str, float]:
+    """Write every file of a run into ``folder`` (which must not be the final name yet);
+    ``run.json`` last. Returns the summary."""
+    folder.mkdir(parents=True, exist_ok=False)
+    write_text(folder / "config.yaml", dump_yaml(resolved))
+    write_parquet(folder / "timeseries.parquet", recorder.timeseries())
+    summary = recorder.summary()
+    write_csv(folder / "summary.csv", pd.DataFrame([summary]))
+    write_parquet(folder / "creators.parquet", recorder.creators())
+    write_parquet(folder / "merchants.parquet", recorder.merchants())
+    write_json(
+        folder / "run.json",
+        {
+            "status": "complete",
+            "scenario": config.name,
+            "seed": config.seed,
+            "seed_index": seed_index,
+            "steps": config.steps,
+            "consumers": config.population.consumers,
+            "config_sha256": config_sha256(resolved),
+            "command": list(command),
+            "started_at": started_at,
+            "wall_time_s": round(wall_time_s, 3),
+            "versions": package_versions(),
+            "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+            "files": list(RUN_FILES),
+        },
+    )
+    return summary
+
+
+def run_scenario(
+    loaded: LoadedScenario,
+    out_root: Path,
+    *,
+    command: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Run a loaded scenario once and write its results folder under ``out_root``."""
+    config = loaded.config
+    out_root = Path(out_root)
+    out_root.mkdir(parents=True, exist_ok=True)
+    final = unique_folder(out_root, f"{config.name}-seed{config.seed}-{_timestamp()}")
+    partial = out_root / f".{final.name}.partial"
+    started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    try:
+        recorder = simulate(config, progress=progress)
+        wall = time.perf_counter() - t0
+        summary = write_run_folder(
+            partial,
+            config,
+            loaded.resolved,
+            recorder,
+            seed_index=0,
+            command=command if command is not None else sys.argv,
+            wall_time_s=wall,
+            started_at=started_at,
+        )
+        os.replace(partial, final)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return RunResult(final, summary, wall)
+
+
+def is_complete_run(folder: Path) -> bool:
+    """A run folder is complete when its ``run.json`` exists."""
+    return (Path(folder) / "run.json").is_file()

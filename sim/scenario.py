@@ -1,0 +1,493 @@
+"""Reading scenario files: YAML -> merged plain data -> validated :class:`~sim.config.Scenario`.
+
+A scenario file may name a base file with ``extends: other.yaml`` (relative to itself); the base
+is read first and the file's keys override it (mappings merge key by key, lists and scalars are
+replaced). ``--set a.b.c=value`` overrides come last; each value is parsed as YAML.
+
+Every key remembers where it was last written (file and line, or the ``--set`` that wrote it),
+so that a problem found by validation can be reported by key path *and* place. All problems are
+collected and raised together as one :class:`ScenarioError`.
+
+ruamel.yaml reads YAML 1.2: ``NO`` stays a string, and a duplicated key is an error rather than
+silently keeping the last value.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import io
+import json
+import types
+import typing
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.nodes import MappingNode, SequenceNode
+
+from sim.config import Scenario
+
+Path_ = tuple[str | int, ...]
+"""A key path inside the scenario: mapping keys and list indices."""
+
+EXTENDS_KEY = "extends"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a scenario: where, which key, and what."""
+
+    where: str
+    """``file:line`` or ``--set key=value``."""
+    key: str
+    """Dotted key path (``population.consumers``); empty for the file as a whole."""
+    message: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.where}: {self.key}: {self.message}"
+            if self.key
+            else f"{self.where}: {self.message}"
+        )
+
+
+class ScenarioError(Exception):
+    """A scenario cannot be used; carries every problem found."""
+
+    def __init__(self, source: str, problems: Sequence[Problem]):
+        self.source = source
+        self.problems = list(problems)
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        n = len(self.problems)
+        lines = [f"{self.source}: {n} problem{'s' if n != 1 else ''}"]
+        lines += [f"  {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    """A validated scenario and the plain data it was built from."""
+
+    config: Scenario
+    resolved: dict[str, Any]
+    """The resolved scenario as plain data (what a run folder's ``config.yaml`` holds)."""
+    files: tuple[Path, ...]
+    """The files read, base first."""
+
+    @property
+    def sha256(self) -> str:
+        return config_sha256(self.resolved)
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    return yaml
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading files
+# --------------------------------------------------------------------------------------------
+
+
+def _duplicate_keys(text: str, where: str) -> list[Problem]:
+    """Every duplicated mapping key in a YAML text (ruamel stops at the first)."""
+    problems: list[Problem] = []
+
+    def walk(node, path: list[str]) -> None:
+        if isinstance(node, MappingNode):
+            seen: dict[str, int] = {}
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    problems.append(
+                        Problem(
+                            f"{where}:{line}",
+                            ".".join([*path, key]),
+                            f"duplicate key (first written on line {seen[key]})",
+                        )
+                    )
+                else:
+                    seen[key] = line
+                walk(value_node, [*path, key])
+        elif isinstance(node, SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, [*path, str(i)])
+
+    walk(YAML(typ="rt").compose(text), [])
+    return problems
+
+
+def _to_plain(node: Any, where: str, path: Path_, origins: dict[Path_, str]) -> Any:
+    """Convert ruamel's round-trip containers to dicts and lists, recording each key's line."""
+    if isinstance(node, CommentedMap):
+        out = {}
+        for key in node:
+            line = node.lc.key(key)[0] + 1
+            origins[(*path, str(key))] = f"{where}:{line}"
+            out[str(key)] = _to_plain(node[key], where, (*path, str(key)), origins)
+        return out
+    if isinstance(node, CommentedSeq):
+        out_list = []
+        for i, item in enumerate(node):
+            line = node.lc.item(i)[0] + 1
+            origins[(*path, i)] = f"{where}:{line}"
+            out_list.append(_to_plain(item, where, (*path, i), origins))
+        return out_list
+    if isinstance(node, str):
+        return str(node)
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    return node
+
+
+def _read_file(path: Path) -> tuple[dict[str, Any], dict[Path_, str]]:
+    """One file as plain data plus the origin of every key; raises ScenarioError."""
+    where = _display(path)
+    if not path.exists():
+        raise ScenarioError(where, [Problem(where, "", "file not found")])
+    if path.is_dir():
+        raise ScenarioError(where, [Problem(where, "", "is a folder, not a scenario file")])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(where, [Problem(where, "", f"cannot be read: {exc}")]) from None
+    try:
+        duplicates = _duplicate_keys(text, where)
+        if duplicates:
+            raise ScenarioError(where, duplicates)
+        node = _yaml().load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = " ".join(x for x in (exc.context, exc.problem) if x) or str(exc)
+        raise ScenarioError(
+            where, [Problem(f"{where}{line}", "", f"not valid YAML: {problem}")]
+        ) from None
+    if node is None:
+        node = CommentedMap()
+    if not isinstance(node, CommentedMap):
+        raise ScenarioError(
+            where, [Problem(f"{where}:1", "", "a scenario must be a mapping of keys to values")]
+        )
+    origins: dict[Path_, str] = {}
+    return _to_plain(node, where, (), origins), origins
+
+
+def _merge(base: Any, top: Any, base_origins: dict, path: Path_) -> Any:
+    """Overlay ``top`` on ``base``: mappings key by key, anything else replaced."""
+    if isinstance(base, dict) and isinstance(top, dict):
+        out = dict(base)
+        for key, value in top.items():
+            out[key] = _merge(base.get(key), value, base_origins, (*path, key))
+        return out
+    # Replaced: forget the base's origins below this path, take the top's.
+    for p in [p for p in base_origins if p[: len(path)] == path and len(p) > len(path)]:
+        del base_origins[p]
+    return top
+
+
+def read_layers(
+    path: Path, _chain: tuple[Path, ...] = ()
+) -> tuple[dict, dict[Path_, str], tuple[Path, ...]]:
+    """Read a scenario file and the files it extends; return merged data, origins and files."""
+    path = Path(path)
+    resolved = path.resolve()
+    if resolved in _chain:
+        cycle = " -> ".join(_display(p) for p in (*_chain, resolved))
+        raise ScenarioError(
+            _display(path), [Problem(_display(path), EXTENDS_KEY, f"extends itself: {cycle}")]
+        )
+    data, origins = _read_file(path)
+    base_name = data.pop(EXTENDS_KEY, None)
+    origins.pop((EXTENDS_KEY,), None)
+    if base_name is None:
+        return data, origins, (path,)
+    if not isinstance(base_name, str):
+        raise ScenarioError(
+            _display(path),
+            [
+                Problem(
+                    origins.get((EXTENDS_KEY,), _display(path)), EXTENDS_KEY, "must be a file name"
+                )
+            ],
+        )
+    base_path = path.parent / base_name
+    base, base_origins, files = read_layers(base_path, (*_chain, resolved))
+    merged = _merge(base, data, base_origins, ())
+    base_origins.update(origins)
+    return merged, base_origins, (*files, path)
+
+
+# --------------------------------------------------------------------------------------------
+# Overrides
+# --------------------------------------------------------------------------------------------
+
+
+def parse_value(text: str) -> Any:
+    """Parse one override value as YAML (``5000`` -> int, ``true`` -> bool, ``[a, b]`` -> list)."""
+    if text.strip() == "":
+        return ""
+    node = _yaml().load(text)
+    return _to_plain(node, "", (), {})
+
+
+def parse_set(item: str) -> tuple[str, Any]:
+    """Split ``a.b.c=value`` into the dotted key and the parsed value."""
+    key, sep, value = item.partition("=")
+    if not sep or not key.strip():
+        raise ScenarioError(
+            "--set",
+            [Problem(f"--set {item}", "", "expected KEY=VALUE, e.g. population.consumers=5000")],
+        )
+    try:
+        return key.strip(), parse_value(value)
+    except MarkedYAMLError as exc:
+        raise ScenarioError(
+            "--set",
+            [Problem(f"--set {item}", key.strip(), f"value is not valid YAML: {exc.problem}")],
+        ) from None
+
+
+def _key_parts(dotted: str) -> Path_:
+    return tuple(int(p) if p.isdigit() else p for p in dotted.split("."))
+
+
+def apply_overrides(
+    data: dict, origins: dict[Path_, str], overrides: Iterable[tuple[str, Any, str]]
+) -> tuple[dict, list[Problem]]:
+    """Apply ``(dotted key, value, where)`` overrides to a copy of ``data``.
+
+    A key whose parent does not exist or is not a mapping/list is a problem (reported, not
+    applied); a new leaf key is applied so that validation reports it as unknown with a
+    "did you mean".
+    """
+    data = copy.deepcopy(data)
+    problems: list[Problem] = []
+    for dotted, value, where in overrides:
+        parts = _key_parts(dotted)
+        node: Any = data
+        ok = True
+        for depth, part in enumerate(parts[:-1]):
+            in_dict = isinstance(node, dict) and part in node
+            in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+            if in_dict or in_list:
+                node = node[part]
+            else:
+                shown = ".".join(str(p) for p in parts[: depth + 1])
+                hint = _did_you_mean(part, node.keys()) if isinstance(node, dict) else ""
+                problems.append(Problem(where, dotted, f"no such key {shown!r}{hint}"))
+                ok = False
+                break
+        if not ok:
+            continue
+        leaf = parts[-1]
+        if isinstance(node, dict):
+            node[str(leaf)] = value
+        elif isinstance(node, list) and isinstance(leaf, int) and leaf < len(node):
+            node[leaf] = value
+        else:
+            problems.append(Problem(where, dotted, "the parent of this key is not a mapping"))
+            continue
+        for p in [p for p in origins if p[: len(parts)] == parts]:
+            del origins[p]
+        origins[parts] = where
+    return data, problems
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------
+
+
+def _unwrap(tp: Any) -> Any:
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    return tp
+
+
+def _union_members(tp: Any) -> tuple[Any, ...]:
+    origin = typing.get_origin(tp)
+    if origin is typing.Union or origin is types.UnionType:
+        return tuple(_unwrap(a) for a in typing.get_args(tp))
+    return ()
+
+
+def _tag_of(model: type[BaseModel]) -> str | None:
+    field = model.model_fields.get("kind")
+    if field is None:
+        return None
+    args = typing.get_args(field.annotation)
+    return args[0] if args else None
+
+
+def _walk_loc(loc: tuple) -> tuple[Path_, type[BaseModel] | None]:
+    """Turn a pydantic error location into a YAML key path and the model holding its last key.
+
+    Pydantic puts the tag of a discriminated union into the location (``recommender,
+    interest_only, temperature``) and marks dict-key errors with ``[key]``; neither is a YAML
+    key.
+    """
+    tp: Any = Scenario
+    yaml_path: list[str | int] = []
+    parent_model: type[BaseModel] | None = None
+    for part in loc:
+        if part == "[key]":
+            continue
+        tp = _unwrap(tp)
+        members = _union_members(tp)
+        if members:
+            tagged = {
+                _tag_of(m): m for m in members if isinstance(m, type) and issubclass(m, BaseModel)
+            }
+            if part in tagged:
+                tp = tagged[part]
+                continue
+            tp = next((m for m in members if m is not type(None)), Any)
+            tp = _unwrap(tp)
+        yaml_path.append(part)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            parent_model = tp
+            field = tp.model_fields.get(str(part))
+            tp = field.annotation if field is not None else Any
+        elif typing.get_origin(tp) is dict:
+            parent_model = None
+            tp = typing.get_args(tp)[1]
+        elif typing.get_origin(tp) is list:
+            parent_model = None
+            tp = typing.get_args(tp)[0]
+        else:
+            parent_model = None
+            tp = Any
+    return tuple(yaml_path), parent_model
+
+
+def _did_you_mean(word: Any, options: Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _where(path: Path_, origins: Mapping[Path_, str], fallback: str) -> str:
+    """The place a key was written; for a missing key, the place of its closest parent."""
+    for n in range(len(path), 0, -1):
+        if path[:n] in origins:
+            return origins[path[:n]]
+    return fallback
+
+
+def _describe(error: dict, path: Path_, model: type[BaseModel] | None) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        hint = _did_you_mean(path[-1], model.model_fields) if model is not None else ""
+        return f"unknown key{hint}"
+    if kind == "missing":
+        return "required key is missing"
+    message = error["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    if kind not in ("union_tag_invalid", "union_tag_not_found", "value_error") and "input" in error:
+        given = error["input"]
+        if not isinstance(given, dict | list):
+            message += f" (got {given!r})"
+    return message
+
+
+def _line_of(where: str) -> tuple[str, int]:
+    file, _, line = where.rpartition(":")
+    if file and line.isdigit():
+        return file, int(line)
+    return where, 0
+
+
+def validate(data: dict, origins: Mapping[Path_, str], source: str) -> Scenario:
+    """Validate merged data; raise one ScenarioError listing every problem."""
+    categories = (
+        data.get("market", {}).get("categories") if isinstance(data.get("market"), dict) else None
+    )
+    context = {"categories": set(categories)} if isinstance(categories, dict) else {}
+    try:
+        return Scenario.model_validate(data, context=context)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            path, model = _walk_loc(error["loc"])
+            if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+                path = (*path, "kind")
+            key = ".".join(str(p) for p in path)
+            problems.append(
+                Problem(_where(path, origins, source), key, _describe(error, path, model))
+            )
+        problems.sort(key=lambda p: (*_line_of(p.where), p.key))
+        raise ScenarioError(source, problems) from None
+
+
+def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> LoadedScenario:
+    """Read, merge, override and validate a scenario file.
+
+    Raises :class:`ScenarioError` with every problem found.
+    """
+    path = Path(path)
+    data, origins, files = read_layers(path)
+    parsed = [(*parse_set(item), f"--set {item}") for item in overrides]
+    data, problems = apply_overrides(data, origins, parsed)
+    source = _display(path)
+    try:
+        config = validate(data, origins, source)
+    except ScenarioError as exc:
+        raise ScenarioError(source, problems + exc.problems) from None
+    if problems:
+        raise ScenarioError(source, problems)
+    return LoadedScenario(config=config, resolved=config.model_dump(mode="json"), files=files)
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------
+
+
+def config_sha256(resolved: Mapping[str, Any]) -> str:
+    """Hash of a resolved scenario: sha256 of its canonical JSON (sorted keys, no spaces)."""
+    text = json.dumps(resolved, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def dump_yaml(data: Mapping[str, Any]) -> str:
+    """Plain data as block-style YAML text."""
+    yaml = YAML(typ="rt")
+    yaml.default_flow_style = False
+    yaml.width = 100
+    buffer = io.StringIO()
+    yaml.dump(_commented(data), buffer)
+    return buffer.getvalue()
+
+
+def _commented(node: Any) -> Any:
+    if isinstance(node, Mapping):
+        out = CommentedMap()
+        for key, value in node.items():
+            out[key] = _commented(value)
+        return out
+    if isinstance(node, list | tuple):
+        return CommentedSeq(_commented(v) for v in node)
+    return node

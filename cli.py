@@ -31,7 +31,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # one problem, one line
 
 EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 
@@ -60,7 +60,8 @@ def handled():
     except typer.Exit:
         raise
     except Exception as exc:  # the CLI's last line of defence
-        err.print(f"error: {type(exc).__name__}: {exc}", markup=False)
+        message = " ".join(str(exc).split())  # one line, whatever the exception's text
+        err.print(f"error: {type(exc).__name__}: {message}", markup=False)
         raise typer.Exit(EXIT_FAILURE) from None
 
 

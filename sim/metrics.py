@@ -73,7 +73,7 @@ def top_share(values: np.ndarray, share: float) -> float:
     x = np.sort(np.clip(np.asarray(values, dtype=np.float64), 0.0, None))[::-1]
     if x.size == 0 or x.sum() == 0:
         return float("nan")
-    k = max(1, int(np.ceil(share * x.size)))
+    k = max(1, int(np.ceil(round(share * x.size, 9))))  # 0.07 x 100 is 7, not 8
     return float(x[:k].sum() / x.sum())
 
 

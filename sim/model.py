@@ -389,6 +389,7 @@ class MarketModel(mesa.Model):
         merchant_to_listing = np.full(len(self.merchants), -1, dtype=np.int64)
         merchant_to_listing[idx] = np.arange(idx.size)
         platform = self.platform
+        take_rate = np.array([platform.take_rate_for(m) for m in live], dtype=np.float64)
         return Listings(
             merchant=idx,
             category=np.array([m.category for m in live], dtype=np.int64),
@@ -398,8 +399,11 @@ class MarketModel(mesa.Model):
             violator=np.array([m.violator for m in live], dtype=bool),
             est_quality=platform.est_quality(idx),
             popularity=platform.popularity[idx].astype(np.float32),
-            commission_rate=np.array([m.commission_rate for m in live], dtype=np.float32),
-            take_rate=np.array([platform.take_rate_for(m) for m in live], dtype=np.float32),
+            # A commission can never exceed what the take rate leaves of the price.
+            commission_rate=np.minimum(
+                np.array([m.commission_rate for m in live]), 1.0 - take_rate
+            ).astype(np.float32),
+            take_rate=take_rate.astype(np.float32),
             paid_boost=np.array([platform.paid_boost(m) for m in live], dtype=np.float32),
             boost=np.array([platform.boost(m) for m in live], dtype=np.float32),
             stock=np.array([m.stock for m in live], dtype=np.int64),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.arrays import group_rank
 from sim.kernels.sampling import index_by_category, sample_items
 
 EMPTY = -1
@@ -114,12 +115,23 @@ class FollowGraph:
     def adjust_trust(
         self, consumers: np.ndarray, creators: np.ndarray, gain: np.ndarray, loss: np.ndarray
     ) -> None:
-        """trust += gain * (1 - trust) - loss * trust for followed pairs; (m,) arrays."""
-        slot = self.slot_of(consumers, creators)
-        found = slot >= 0
-        c, s = consumers[found], slot[found]
-        t = self.trust[c, s]
-        self.trust[c, s] = np.clip(t + gain[found] * (1 - t) - loss[found] * t, 0.0, 1.0)
+        """trust += gain * (1 - trust) - loss * trust for followed pairs; (m,) arrays.
+
+        A pair that appears several times is updated once per appearance, in order.
+        """
+        order = np.lexsort((np.arange(consumers.size), consumers))
+        consumers, creators = consumers[order], creators[order]
+        gain, loss = np.asarray(gain)[order], np.asarray(loss)[order]
+        rank = group_rank(consumers)
+        for r in range(int(rank.max()) + 1 if rank.size else 0):
+            take = rank == r
+            c, cr = consumers[take], creators[take]
+            slot = self.slot_of(c, cr)
+            found = slot >= 0
+            c, s = c[found], slot[found]
+            t = self.trust[c, s]
+            g, lo = gain[take][found], loss[take][found]
+            self.trust[c, s] = np.clip(t + g * (1 - t) - lo * t, 0.0, 1.0)
 
     # export ----------------------------------------------------------------------------------
 
@@ -144,9 +156,7 @@ def _rounds(consumers: np.ndarray, creators: np.ndarray):
     """Split pairs (sorted by consumer) into rounds with at most one pair per consumer."""
     if consumers.size == 0:
         return
-    first = np.r_[True, consumers[1:] != consumers[:-1]]
-    group_start = np.maximum.accumulate(np.where(first, np.arange(consumers.size), 0))
-    rank = np.arange(consumers.size) - group_start
+    rank = group_rank(consumers)
     for r in range(int(rank.max()) + 1):
         take = rank == r
         yield consumers[take], creators[take]
@@ -184,9 +194,6 @@ def build_follow_graph(
     keep = np.zeros(rows.size, dtype=bool)
     keep[first_seen] = True
     rows, picks = rows[keep], picks[keep]
-    first = np.r_[True, rows[1:] != rows[:-1]]
-    group_start = np.maximum.accumulate(np.where(first, np.arange(rows.size), 0))
-    rank = np.arange(rows.size) - group_start
-    take = rank < wanted[rows]
+    take = group_rank(rows) < wanted[rows]
     graph.follow(rows[take], picks[take], trust)
     return graph

@@ -162,8 +162,10 @@ def _to_plain(node: Any, where: str, path: Path_, origins: dict[Path_, str]) -> 
     return node
 
 
-def _read_file(path: Path) -> tuple[dict[str, Any], dict[Path_, str]]:
-    """One file as plain data plus the origin of every key; raises ScenarioError."""
+def _read_file(path: Path) -> tuple[dict[str, Any], dict[Path_, str], list[Problem]]:
+    """One file as plain data, the origin of every key, and the problems that do not stop
+    reading (a duplicated key: the first value is kept and reading goes on). Raises
+    ScenarioError when the file cannot be read at all."""
     where = _display(path)
     if not path.exists():
         raise ScenarioError(where, [Problem(where, "", "file not found")])
@@ -175,9 +177,9 @@ def _read_file(path: Path) -> tuple[dict[str, Any], dict[Path_, str]]:
         raise ScenarioError(where, [Problem(where, "", f"cannot be read: {exc}")]) from None
     try:
         duplicates = _duplicate_keys(text, where)
-        if duplicates:
-            raise ScenarioError(where, duplicates)
-        node = _yaml().load(text)
+        yaml = _yaml()
+        yaml.allow_duplicate_keys = True  # already reported; read on to find other problems
+        node = yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -192,7 +194,7 @@ def _read_file(path: Path) -> tuple[dict[str, Any], dict[Path_, str]]:
             where, [Problem(f"{where}:1", "", "a scenario must be a mapping of keys to values")]
         )
     origins: dict[Path_, str] = {}
-    return _to_plain(node, where, (), origins), origins
+    return _to_plain(node, where, (), origins), origins, duplicates
 
 
 def _merge(base: Any, top: Any, base_origins: dict, path: Path_) -> Any:
@@ -210,34 +212,35 @@ def _merge(base: Any, top: Any, base_origins: dict, path: Path_) -> Any:
 
 def read_layers(
     path: Path, _chain: tuple[Path, ...] = ()
-) -> tuple[dict, dict[Path_, str], tuple[Path, ...]]:
-    """Read a scenario file and the files it extends; return merged data, origins and files."""
+) -> tuple[dict, dict[Path_, str], tuple[Path, ...], list[Problem]]:
+    """Read a scenario file and the files it extends.
+
+    Returns the merged data, the origin of every key, the files read (base first) and the
+    problems found that did not stop the reading. Raises ScenarioError when a file cannot be
+    read.
+    """
     path = Path(path)
     resolved = path.resolve()
     if resolved in _chain:
         cycle = " -> ".join(_display(p) for p in (*_chain, resolved))
-        raise ScenarioError(
-            _display(path), [Problem(_display(path), EXTENDS_KEY, f"extends itself: {cycle}")]
-        )
-    data, origins = _read_file(path)
+        problem = Problem(_display(path), EXTENDS_KEY, f"extends itself: {cycle}")
+        raise ScenarioError(_display(path), [problem])
+    data, origins, problems = _read_file(path)
     base_name = data.pop(EXTENDS_KEY, None)
-    origins.pop((EXTENDS_KEY,), None)
+    extends_where = origins.pop((EXTENDS_KEY,), _display(path))
     if base_name is None:
-        return data, origins, (path,)
-    if not isinstance(base_name, str):
-        raise ScenarioError(
-            _display(path),
-            [
-                Problem(
-                    origins.get((EXTENDS_KEY,), _display(path)), EXTENDS_KEY, "must be a file name"
-                )
-            ],
-        )
+        return data, origins, (path,), problems
+    if not isinstance(base_name, str) or not base_name.strip():
+        problems.append(Problem(extends_where, EXTENDS_KEY, "must be the name of a scenario file"))
+        return data, origins, (path,), problems
     base_path = path.parent / base_name
-    base, base_origins, files = read_layers(base_path, (*_chain, resolved))
+    if not base_path.is_file():
+        missing = Problem(extends_where, EXTENDS_KEY, f"base file {_display(base_path)} not found")
+        raise ScenarioError(_display(path), [*problems, missing])
+    base, base_origins, files, base_problems = read_layers(base_path, (*_chain, resolved))
     merged = _merge(base, data, base_origins, ())
     base_origins.update(origins)
-    return merged, base_origins, (*files, path)
+    return merged, base_origins, (*files, path), base_problems + problems
 
 
 # --------------------------------------------------------------------------------------------
@@ -254,20 +257,29 @@ def parse_value(text: str) -> Any:
 
 
 def parse_set(item: str) -> tuple[str, Any]:
-    """Split ``a.b.c=value`` into the dotted key and the parsed value."""
+    """Split ``a.b.c=value`` into the dotted key and the parsed value; raise a
+    one-problem ScenarioError when it is malformed."""
     key, sep, value = item.partition("=")
+    where = f"--set {item}"
     if not sep or not key.strip():
-        raise ScenarioError(
-            "--set",
-            [Problem(f"--set {item}", "", "expected KEY=VALUE, e.g. population.consumers=5000")],
-        )
+        problem = Problem(where, "", "expected KEY=VALUE, e.g. population.consumers=5000")
+        raise ScenarioError("--set", [problem])
     try:
         return key.strip(), parse_value(value)
     except MarkedYAMLError as exc:
-        raise ScenarioError(
-            "--set",
-            [Problem(f"--set {item}", key.strip(), f"value is not valid YAML: {exc.problem}")],
-        ) from None
+        problem = Problem(where, key.strip(), f"value is not valid YAML: {exc.problem}")
+        raise ScenarioError("--set", [problem]) from None
+
+
+def parse_sets(items: Sequence[str]) -> tuple[list[tuple[str, Any, str]], list[Problem]]:
+    """Parse every ``--set``; return the good ones as (key, value, where) and all problems."""
+    parsed, problems = [], []
+    for item in items:
+        try:
+            parsed.append((*parse_set(item), f"--set {item}"))
+        except ScenarioError as exc:
+            problems += exc.problems
+    return parsed, problems
 
 
 def _key_parts(dotted: str) -> Path_:
@@ -448,15 +460,17 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> LoadedScen
     Raises :class:`ScenarioError` with every problem found.
     """
     path = Path(path)
-    data, origins, files = read_layers(path)
-    parsed = [(*parse_set(item), f"--set {item}") for item in overrides]
-    data, problems = apply_overrides(data, origins, parsed)
+    data, origins, files, problems = read_layers(path)
+    parsed, set_problems = parse_sets(overrides)
+    data, override_problems = apply_overrides(data, origins, parsed)
+    problems += set_problems + override_problems
     source = _display(path)
     try:
         config = validate(data, origins, source)
     except ScenarioError as exc:
-        raise ScenarioError(source, problems + exc.problems) from None
+        problems += exc.problems
     if problems:
+        problems.sort(key=lambda p: (*_line_of(p.where), p.key))
         raise ScenarioError(source, problems)
     return LoadedScenario(config=config, resolved=config.model_dump(mode="json"), files=files)
 

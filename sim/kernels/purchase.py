@@ -66,7 +66,8 @@ def purchase_probability(
         - coef.price_coef * price_sensitivity * log_price_ratio
         + event_logit
     )
-    return 1.0 / (1.0 + np.exp(-np.asarray(logit, dtype=np.float64)))
+    # The logistic as 0.5 (1 + tanh(x / 2)): the same function, without overflow for any x.
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(logit, dtype=np.float64)))
 
 
 def first_per_pair(consumer: np.ndarray, listing: np.ndarray) -> np.ndarray:
@@ -86,19 +87,24 @@ def within_budget(consumer: np.ndarray, price: np.ndarray, budget: np.ndarray) -
     """Mask of purchases that fit each consumer's daily budget, taken in the given order.
 
     consumer (m,) int rows into ``budget`` (b,) yuan; price (m,) yuan. A purchase is kept while
-    the consumer's running total stays within budget.
+    the consumer's running total stays within budget. Sums are taken in whole fen (0.01 yuan)
+    as integers, so they are exact whatever else is in the batch; prices are rounded up and
+    budgets down to whole fen, so the kept spending never exceeds the budget.
     """
     if consumer.size == 0:
         return np.zeros(0, dtype=bool)
     order = np.argsort(consumer, kind="stable")
-    c, p = consumer[order], price[order]
-    running = np.cumsum(p)
+    c = consumer[order]
+    # The 1e-6 keeps prices that are whole fen in floating point (30.000000001) from rounding
+    # up to the next fen.
+    fen = np.ceil(np.asarray(price, dtype=np.float64)[order] * 100 - 1e-6).astype(np.int64)
+    running = np.cumsum(fen)
     first = np.r_[True, c[1:] != c[:-1]]
-    start_total = np.maximum.accumulate(np.where(first, running - p, 0.0))
+    start_total = np.maximum.accumulate(np.where(first, running - fen, 0))
     spent = running - start_total
-    keep_sorted = spent <= budget[c]
-    keep = np.empty_like(keep_sorted)
-    keep[order] = keep_sorted
+    budget_fen = np.floor(np.asarray(budget, dtype=np.float64)[c] * 100 + 1e-6).astype(np.int64)
+    keep = np.empty(consumer.size, dtype=bool)
+    keep[order] = spent <= budget_fen
     return keep
 
 

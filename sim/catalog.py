@@ -32,6 +32,9 @@ class Listings:
     stock: np.ndarray  # (L,) int64 units available
     region: np.ndarray  # (L,) int64 merchant's region
     payment_delay_days: np.ndarray  # (L,) int64
+    unit_cost_yuan: np.ndarray  # (L,) float64
+    kind: np.ndarray  # (L,) int64 index into MERCHANT_KINDS
+    own_account: np.ndarray  # (L,) int64 creator idx of the merchant's own account, or -1
     merchant_to_listing: np.ndarray  # (M,) int64
 
     @property
@@ -61,7 +64,6 @@ class Content:
     listing: np.ndarray  # (I,) int64 listing index
     is_live: np.ndarray  # (I,) bool
     appeal: np.ndarray  # (I,) float32 in [0, 1]
-    own_account: np.ndarray  # (I,) bool: the merchant's own account (no commission)
     creator_start: np.ndarray  # (C,) int64
     creator_count: np.ndarray  # (C,) int64
 
@@ -76,7 +78,6 @@ class Content:
         listing: np.ndarray,
         is_live: np.ndarray,
         appeal: np.ndarray,
-        own_account: np.ndarray,
         n_creators: int,
     ) -> Content:
         order = np.argsort(creator, kind="stable")
@@ -88,7 +89,6 @@ class Content:
             listing=listing[order],
             is_live=is_live[order],
             appeal=appeal[order],
-            own_account=own_account[order],
             creator_start=start,
             creator_count=count,
         )

@@ -440,6 +440,12 @@ class CreatorsConfig(Strict):
         gt=0,
         le=1e6,
     )
+    sales_prior_days: float = _f(
+        "How many days of carrying an offer a creator's prior guess of its sales is worth "
+        "(days); more means creators learn more slowly from what sold.",
+        gt=0,
+        le=3650,
+    )
     content_income_yuan_per_1000_impressions: float = _f(
         "Content income the platform pays a creator per 1000 impressions (yuan).", ge=0, le=1e4
     )

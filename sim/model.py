@@ -20,11 +20,10 @@ from sim.kernels.content import produce_content
 from sim.kernels.experience import dissatisfaction_probability, draw_outcomes, update_trust
 from sim.kernels.matching import FOLLOW, ConsumerBlock, DayOffer, MatchRules, match_block
 from sim.kernels.purchase import (
+    OfferTerms,
     PurchaseCoefficients,
-    first_per_pair,
-    purchase_probability,
+    decide_purchases,
     ration,
-    within_budget,
 )
 from sim.kernels.sampling import index_by_category
 from sim.ledger import Ledger
@@ -35,6 +34,13 @@ from sim.recommenders import score_items
 from sim.rng import Streams, run_seed
 
 N_CHANNELS = len(CHANNELS)
+INTENT_DTYPES = {
+    "consumer": np.int64,
+    "listing": np.int64,
+    "creator": np.int64,
+    "channel": np.int8,
+    "paid_share": np.float64,
+}
 OWN_ACCOUNT_KIND = {kind: "brand_account" for kind in MERCHANT_KINDS} | {
     "heritage_craft": "heritage_artisan"
 }
@@ -411,6 +417,12 @@ class MarketModel(mesa.Model):
             payment_delay_days=np.full(
                 idx.size, self.config.platform.payment_delay_days, dtype=np.int64
             ),
+            unit_cost_yuan=np.array([m.unit_cost_yuan for m in live], dtype=np.float64),
+            kind=np.array([MERCHANT_KINDS.index(m.kind) for m in live], dtype=np.int64),
+            own_account=np.array(
+                [m.own_account.idx if m.own_account is not None else -1 for m in live],
+                dtype=np.int64,
+            ),
             merchant_to_listing=merchant_to_listing,
         )
 
@@ -422,6 +434,8 @@ class MarketModel(mesa.Model):
         for creator in creators:
             creator.select_offers(listings, rng)
         carried = [creator.live_offers(listings) for creator in creators]
+        for creator, live in zip(creators, carried, strict=True):
+            creator.note_carried(listings, live)
         count = np.array([len(x) for x in carried], dtype=np.int64)
         items = produce_content(
             offer_start=np.cumsum(count) - count,
@@ -435,13 +449,11 @@ class MarketModel(mesa.Model):
             rng=rng,
         )
         creator_idx = np.array([c.idx for c in creators], dtype=np.int64)
-        own = np.array([c.owner is not None for c in creators], dtype=bool)
         return Content.from_items(
             creator_idx[items.creator_row],
             items.listing,
             items.is_live,
             items.appeal,
-            own[items.creator_row],
             len(self.creators),
         )
 
@@ -526,30 +538,41 @@ class MarketModel(mesa.Model):
 
     def _phase_matching_and_intents(self, listings: Listings, content: Content):
         """Phases 5 and 6 up to stock: matching and purchase decisions, one block of consumers
-        at a time so memory stays bounded. Returns the purchase intents and follow events."""
+        at a time so memory stays bounded. Returns the purchase intents (a dict of (k,) arrays)
+        and the (consumers, creators) who follow a creator after viewing."""
         pop = self.population
         day = self.day
+        cfg_c = self.config.consumers
         # Open needs age; lapsed ones close.
         has_need = pop.need_category >= 0
         pop.need_days_left[has_need] -= 1
-        lapsed = has_need & (pop.need_days_left <= 0)
-        pop.need_category[lapsed] = NO_NEED
+        pop.need_category[has_need & (pop.need_days_left <= 0)] = NO_NEED
 
         offer, feed_paid, shelf_paid = self._day_offer(listings, content)
         rules = self._match_rules()
         coef = self._coefficients()
-        cfg_c = self.config.consumers
-        favorite_listing_all = np.where(
+        terms = OfferTerms(
+            listing_category=listings.category,
+            listing_claimed_quality=listings.claimed_quality,
+            listing_log_price_ratio=np.log(
+                listings.price_yuan / self.reference_price[listings.category]
+            ),
+            listing_price_yuan=listings.price_yuan,
+            item_creator=content.creator,
+            item_appeal=content.appeal,
+            k=self.k,
+        )
+        favorite_listing = np.where(
             pop.favorite_merchant >= 0,
             listings.merchant_to_listing[np.maximum(pop.favorite_merchant, 0)],
             -1,
         )
-        log_price_ratio = np.log(listings.price_yuan / self.reference_price[listings.category])
-        n_creators = len(self.creators)
-        self.content_impressions = np.zeros(n_creators, dtype=np.int64)
-        self.paid_impressions = np.zeros(listings.n)  # expected paid impressions per listing
-        intents = []
-        follow_events = []
+        # The share of a content impression owed to paid traffic (organic in the follow feed).
+        item_paid_share = -np.expm1(-feed_paid) if content.n else np.zeros(0)
+        listing_paid_share = -np.expm1(-shelf_paid)
+        self.content_impressions = np.zeros(len(self.creators), dtype=np.int64)
+        self.paid_impressions = np.zeros(listings.n)
+        intents, follows = [], []
         for block in pop.blocks():
             rng = self.streams.generator("consumers", day, block)
             sl = pop.block_slice(block, pop.n)
@@ -560,84 +583,55 @@ class MarketModel(mesa.Model):
                 active_prob=pop.active_prob[sl],
                 attention=pop.attention[sl],
                 need_category=pop.need_category[sl],
-                favorite_listing=favorite_listing_all[sl],
+                favorite_listing=favorite_listing[sl],
                 follow_creator=self.follows.creator[sl],
+                follow_trust=self.follows.trust[sl],
                 follow_count=self.follows.count[sl],
+                platform_trust=pop.platform_trust[sl],
+                price_sensitivity=pop.price_sensitivity[sl],
+                budget_yuan=pop.budget_yuan[sl],
             )
             result = match_block(cb, offer, rules, rng)
-            self.today.active_consumers += int(result.active.sum())
             arrived = result.new_need >= 0
             pop.need_category[sl][arrived] = result.new_need[arrived]
             pop.need_days_left[sl][arrived] = cfg_c.need_patience_days
             imp = result.impressions
-            m = imp.consumer.size
+            self.today.active_consumers += int(result.active.sum())
             self.today.impressions += np.bincount(imp.channel, minlength=N_CHANNELS)
-            if m == 0:
+            if imp.consumer.size == 0:
                 continue
-            c_abs = cb.index[imp.consumer]
-            j = imp.listing
-            category = listings.category[j]
+            d = decide_purchases(
+                imp, cb, pop.need_category[sl], terms, coef, self.conditions.purchase_logit,
+                cfg_c.follow_after_view_prob, rng,
+            )  # fmt: skip
+            consumer = cb.index[imp.consumer]
             has_item = imp.item >= 0
-            item = np.where(has_item, imp.item, 0)
-            creator = np.where(has_item, content.creator[item] if content.n else -1, -1)
-            trust = np.zeros(m, dtype=np.float32)
-            trust[has_item] = self.follows.trust_in(c_abs[has_item], creator[has_item])
-            appeal = np.where(has_item, content.appeal[item] if content.n else 0.5, 0.5)
-            p = purchase_probability(
-                channel=imp.channel,
-                log_affinity=np.log(self.k * cb.interest[imp.consumer, category]),
-                creator_trust=trust,
-                platform_trust=pop.platform_trust[c_abs],
-                need_match=pop.need_category[c_abs] == category,
-                claimed_quality=listings.claimed_quality[j],
-                appeal=appeal,
-                log_price_ratio=log_price_ratio[j],
-                price_sensitivity=pop.price_sensitivity[c_abs],
-                coef=coef,
-                event_logit=self.conditions.purchase_logit,
+            paid_share = np.where(
+                has_item & (imp.channel != FOLLOW),
+                item_paid_share[np.where(has_item, imp.item, 0)] if content.n else 0.0,
+                0.0,
             )
-            buy = rng.random(m) < p
-            follow_view = has_item & (rng.random(m) < cfg_c.follow_after_view_prob * appeal)
-            if follow_view.any():
-                follow_events.append((c_abs[follow_view], creator[follow_view]))
-            # Impression statistics for content income and traffic billing.
-            if has_item.any():
-                self.content_impressions += np.bincount(creator[has_item], minlength=n_creators)
-            content_paid = has_item & (imp.channel != FOLLOW)
-            paid_share = np.zeros(m)
-            if content.n:
-                paid_share[content_paid] = 1 - np.exp(-feed_paid[item[content_paid]])
-            shelf_rows = ~has_item
-            paid_share[shelf_rows] = 1 - np.exp(-shelf_paid[j[shelf_rows]])
-            self.paid_impressions += np.bincount(j, weights=paid_share, minlength=listings.n)
-
-            b = np.flatnonzero(buy)
-            b = b[first_per_pair(imp.consumer[b], j[b])]
-            b = b[within_budget(imp.consumer[b], listings.price_yuan[j[b]], pop.budget_yuan[sl])]
+            paid_share = np.where(has_item, paid_share, listing_paid_share[imp.listing])
+            self.paid_impressions += np.bincount(imp.listing, paid_share, minlength=listings.n)
+            self.content_impressions += np.bincount(
+                d.creator[has_item], minlength=self.content_impressions.size
+            )
+            follows.append((consumer[d.follow], d.creator[d.follow]))
+            b = d.buy
             intents.append(
                 {
-                    "consumer": c_abs[b],
-                    "listing": j[b],
-                    "creator": creator[b],
-                    "own_account": np.where(
-                        has_item[b], content.own_account[item[b]] if content.n else False, False
-                    ),
+                    "consumer": consumer[b],
+                    "listing": imp.listing[b],
+                    "creator": d.creator[b],
                     "channel": imp.channel[b],
                     "paid_share": paid_share[b],
                 }
             )
-        if intents:
-            merged = {k: np.concatenate([d[k] for d in intents]) for k in intents[0]}
-        else:
-            merged = {
-                "consumer": np.empty(0, np.int64),
-                "listing": np.empty(0, np.int64),
-                "creator": np.empty(0, np.int64),
-                "own_account": np.empty(0, bool),
-                "channel": np.empty(0, np.int8),
-                "paid_share": np.empty(0),
-            }
-        return merged, follow_events
+        merged = {
+            key: np.concatenate([x[key] for x in intents]) if intents else np.empty(0, dtype)
+            for key, dtype in INTENT_DTYPES.items()
+        }
+        return merged, follows
 
     def _phase_purchase(self, intents: dict, listings: Listings) -> dict:
         """Phase 6, stock: ration intents per listing; record stock-outs, new customers and
@@ -663,8 +657,8 @@ class MarketModel(mesa.Model):
         pop.need_category[consumer[met]] = NO_NEED
         # Sales per listing, back to the merchants.
         sold = np.bincount(j, minlength=listings.n)
-        commissioned = orders["creator"] >= 0
-        commissioned &= ~orders["own_account"]
+        # A merchant's own account earns no commission on its own goods.
+        commissioned = (orders["creator"] >= 0) & (orders["creator"] != listings.own_account[j])
         orders["commission_rate"] = np.where(commissioned, listings.commission_rate[j], 0.0).astype(
             np.float32
         )
@@ -684,8 +678,7 @@ class MarketModel(mesa.Model):
         self.units_sold_today = np.bincount(merchant, minlength=len(self.merchants)).astype(
             np.float64
         )
-        unit_cost = np.array([m.unit_cost_yuan for m in self.merchants])
-        self.today.merchant_margin_yuan = float(net.sum() - unit_cost[merchant].sum())
+        self.today.merchant_margin_yuan = float(net.sum() - listings.unit_cost_yuan[j].sum())
         return orders
 
     # 7 -----------------------------------------------------------------------------------------
@@ -700,10 +693,9 @@ class MarketModel(mesa.Model):
         ledger.hold(total)
         t.orders += np.bincount(orders["channel"], minlength=N_CHANNELS)
         t.gmv_yuan += np.bincount(orders["channel"], weights=price, minlength=N_CHANNELS)
-        kinds = np.array([self.merchants[m].kind for m in orders["merchant"]], dtype=object)
-        for kind in MERCHANT_KINDS:
-            t.gmv_by_kind_yuan[kind] = float(price[kinds == kind].sum()) if kinds.size else 0.0
         j = orders["listing"]
+        by_kind = np.bincount(listings.kind[j], weights=price, minlength=len(MERCHANT_KINDS))
+        t.gmv_by_kind_yuan = dict(zip(MERCHANT_KINDS, by_kind.tolist(), strict=True))
         t.violator_gmv_yuan = float(price[listings.violator[j]].sum())
 
         shocked_regions = self.conditions.shocked_regions
@@ -794,20 +786,19 @@ class MarketModel(mesa.Model):
     # 8 -----------------------------------------------------------------------------------------
 
     def _phase_delivery(self, day: int) -> dict:
+        """Deliver today's orders: reveal quality, then refunds and payouts, the guarantee
+        fund, and consumers' and creators' reactions. Returns per-merchant feedback."""
         cfg = self.config.consumers.experience
         rng = self.streams.generator("experience", day)
         d = self.in_transit.pop_due("delivery_day", day)
-        n = d["price_yuan"].size
-        t = self.today
-        t.delivered = n
-        feedback = {"merchant": np.empty(0, np.int64)}
-        if n == 0:
-            return feedback
-        shock_extra = np.where(d["shocked"], self.conditions.extra_dissatisfied_prob, 0.0)
+        self.today.delivered = d["price_yuan"].size
+        nm = len(self.merchants)
+        if d["price_yuan"].size == 0:
+            return {}
         p_bad = dissatisfaction_probability(
             d["true_quality"],
             d["claimed_quality"],
-            shock_extra,
+            np.where(d["shocked"], self.conditions.extra_dissatisfied_prob, 0.0),
             cfg.dissatisfied_base_prob,
             cfg.dissatisfied_per_quality_gap,
             cfg.dissatisfied_per_low_quality,
@@ -820,19 +811,34 @@ class MarketModel(mesa.Model):
             cfg.review_prob,
             rng,
         )
-        price = d["price_yuan"]
-        consumer = d["consumer"]
+        self._settle_delivered(day, d, out)
+        compensated = out.complained
+        self.platform.compensate(d["price_yuan"][compensated])
+        self._consumers_react(d, out, compensated, rng)
+        self._creators_react(d, out, compensated, rng)
         good = ~out.dissatisfied
-        t.returns = int(out.returned.sum())
+        merchant = d["merchant"]
+        return {
+            "good_reviews": np.bincount(merchant[out.reviewed & good], minlength=nm),
+            "bad_reviews": np.bincount(merchant[out.reviewed & ~good], minlength=nm),
+            "returns": np.bincount(merchant[out.returned], minlength=nm),
+            "complaints": np.bincount(merchant[out.complained], minlength=nm),
+        }
+
+    def _settle_delivered(self, day: int, d: dict, out) -> None:
+        """Refund returns from escrow; schedule kept orders for payout after the payment delay;
+        tell merchants what came back; count quality GMV and consumer surplus."""
+        t = self.today
+        price = d["price_yuan"]
+        returned, kept = out.returned, ~out.returned
+        t.returns = int(returned.sum())
         t.complaints = int(out.complained.sum())
         t.dissatisfied = int(out.dissatisfied.sum())
-        kept = ~out.returned
         t.quality_gmv_yuan = float(price[kept & ~d["violator"]].sum())
         value = self.reference_price[d["category"]] * (0.5 + d["true_quality"])
         t.consumer_surplus_yuan = float((value - price)[kept].sum())
 
-        # Refunds and the payout schedule.
-        refund = float(price[out.returned].sum())
+        refund = float(price[returned].sum())
         self.ledger.transfer(L.ESCROW, L.CONSUMERS, refund, "refund")
         self.ledger.release(refund)
         self.awaiting_payout.append(
@@ -843,88 +849,74 @@ class MarketModel(mesa.Model):
             take_rate=d["take_rate"][kept],
             commission_rate=d["commission_rate"][kept],
         )
+        net = price * (1 - d["take_rate"] - d["commission_rate"])
+        units = np.bincount(d["merchant"][returned], minlength=len(self.merchants))
+        lost = np.bincount(d["merchant"][returned], net[returned], minlength=len(self.merchants))
+        for m in np.flatnonzero(units):
+            self.merchants[m].record_returns(int(units[m]), float(lost[m]))
 
-        # Guarantee fund: complainers are compensated, and lose less trust.
-        compensated = out.complained
-        self.platform.compensate(price[compensated])
-        relief = self.config.platform.guarantee_fund.trust_loss_relief
-        loss = np.where(
-            compensated, cfg.platform_trust_loss * (1 - relief), cfg.platform_trust_loss
-        )
+    def _consumers_react(self, d: dict, out, compensated: np.ndarray, rng) -> None:
+        """Platform trust moves with experience (less for buyers the guarantee fund paid);
+        satisfied buyers may remember the merchant; disappointed ones forget it and, below
+        the trust threshold, may leave the platform."""
+        cfg = self.config.consumers.experience
         pop = self.population
+        consumer, merchant = d["consumer"], d["merchant"]
+        good = ~out.dissatisfied
+        relief = self.config.platform.guarantee_fund.trust_loss_relief
+        loss = cfg.platform_trust_loss * np.where(compensated, 1 - relief, 1.0)
         rows, trust = update_trust(
             pop.platform_trust, consumer, good, loss, cfg.platform_trust_gain
         )
         pop.platform_trust[rows] = trust
 
-        # Creators: trust, follows, unfollows, and what they learn.
-        creator = d["creator"]
-        via = creator >= 0
-        if via.any():
-            c, cr, g = consumer[via], creator[via], good[via]
-            comp = compensated[via]
-            self.follows.adjust_trust(
-                c,
-                cr,
-                np.where(g, cfg.creator_trust_gain, 0.0),
-                np.where(g, 0.0, cfg.creator_trust_loss * np.where(comp, 1 - relief, 1.0)),
-            )
-            u = rng.random(c.size)
-            follow = g & (u < cfg.follow_after_satisfied_prob)
-            unfollow = ~g & (u < cfg.unfollow_after_dissatisfied_prob)
-            t.follows_gained += self.follows.follow(
-                c[follow], cr[follow], self.config.consumers.initial_creator_trust
-            )
-            t.follows_lost += self.follows.unfollow(c[unfollow], cr[unfollow])
-            pairs, inverse = np.unique(
-                np.stack([cr, d["merchant"][via]], axis=1), axis=0, return_inverse=True
-            )
-            sold = np.bincount(inverse.ravel(), minlength=len(pairs))
-            returned = np.bincount(inverse.ravel(), weights=out.returned[via], minlength=len(pairs))
-            for (ci, mi), s_, r_ in zip(pairs, sold, returned, strict=True):
-                self.creators[int(ci)].learn_outcomes(int(mi), int(s_), int(r_))
-
-        # Remembered merchants (repurchase through search and the mall).
-        u = rng.random(n)
-        remember = good & (u < cfg.favorite_after_satisfied_prob)
-        pop.favorite_merchant[consumer[remember]] = d["merchant"][remember]
-        forget = ~good & (pop.favorite_merchant[consumer] == d["merchant"])
+        remember = good & (rng.random(consumer.size) < cfg.favorite_after_satisfied_prob)
+        pop.favorite_merchant[consumer[remember]] = merchant[remember]
+        forget = ~good & (pop.favorite_merchant[consumer] == merchant)
         pop.favorite_merchant[consumer[forget]] = -1
 
-        # Leaving the platform.
-        u = rng.random(n)
         leaving = (
             ~good
             & (pop.platform_trust[consumer] < cfg.leave_trust_threshold)
-            & (u < cfg.leave_prob)
+            & (rng.random(consumer.size) < cfg.leave_prob)
         )
         leavers = np.unique(consumer[leaving])
         leavers = leavers[pop.on_platform[leavers]]
         pop.on_platform[leavers] = False
-        t.consumers_left = int(leavers.size)
+        self.today.consumers_left = int(leavers.size)
 
-        merchant = d["merchant"]
-        nm = len(self.merchants)
-        feedback = {
-            "merchant": np.arange(nm),
-            "good_reviews": np.bincount(merchant[out.reviewed & good], minlength=nm),
-            "bad_reviews": np.bincount(merchant[out.reviewed & ~good], minlength=nm),
-            "returns": np.bincount(merchant[out.returned], minlength=nm),
-            "complaints": np.bincount(merchant[out.complained], minlength=nm),
-        }
-        return feedback
+    def _creators_react(self, d: dict, out, compensated: np.ndarray, rng) -> None:
+        """Orders sold through a creator move the buyer's trust in them; satisfied buyers may
+        follow, disappointed ones may unfollow; creators learn what sold and came back."""
+        cfg = self.config.consumers.experience
+        via = d["creator"] >= 0
+        if not via.any():
+            return
+        c, cr, m = d["consumer"][via], d["creator"][via], d["merchant"][via]
+        good = ~out.dissatisfied[via]
+        relief = self.config.platform.guarantee_fund.trust_loss_relief
+        loss = cfg.creator_trust_loss * np.where(compensated[via], 1 - relief, 1.0)
+        self.follows.adjust_trust(
+            c, cr, np.where(good, cfg.creator_trust_gain, 0.0), np.where(good, 0.0, loss)
+        )
+        u = rng.random(c.size)
+        follow = good & (u < cfg.follow_after_satisfied_prob)
+        unfollow = ~good & (u < cfg.unfollow_after_dissatisfied_prob)
+        trust = self.config.consumers.initial_creator_trust
+        self.today.follows_gained += self.follows.follow(c[follow], cr[follow], trust)
+        self.today.follows_lost += self.follows.unfollow(c[unfollow], cr[unfollow])
+        pairs, inverse = np.unique(np.stack([cr, m], axis=1), axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+        sold = np.bincount(inverse, minlength=len(pairs))
+        returned = np.bincount(inverse, out.returned[via], minlength=len(pairs))
+        for (ci, mi), n_sold, n_returned in zip(pairs, sold, returned, strict=True):
+            self.creators[int(ci)].learn_outcomes(int(mi), int(n_sold), int(n_returned))
 
     # 9 -----------------------------------------------------------------------------------------
 
     def _phase_governance(self, day: int, feedback: dict) -> None:
-        if feedback["merchant"].size:
-            self.platform.learn_from_feedback(
-                feedback["merchant"],
-                feedback["good_reviews"],
-                feedback["bad_reviews"],
-                feedback["returns"],
-                feedback["complaints"],
-            )
+        if feedback:
+            self.platform.learn_from_feedback(**feedback)
         before = {m.idx for m in self.active_merchants()}
         self.platform.govern(self.streams.generator("governance", day))
         self.today.merchant_exits += len(before - {m.idx for m in self.active_merchants()})

@@ -24,9 +24,11 @@ if TYPE_CHECKING:
 class OfferRecord:
     """What a creator has learned about one merchant's goods."""
 
+    fit: float
+    """How well the goods fit the creator's audience: 0.25 + K x niche weight of the category."""
     sold: int = 0
     returned: int = 0
-    commission_yuan: float = 0.0
+    days_carried: int = 0
 
 
 class Creator(mesa.Agent):
@@ -100,33 +102,41 @@ class Creator(mesa.Agent):
     # phase 4: selection and content -----------------------------------------------------------
 
     def expected_earnings(self, listings: Listings, candidates: np.ndarray) -> np.ndarray:
-        """Expected commission per unit of attention for each candidate listing.
+        """Expected commission per day (yuan/day) from carrying each candidate listing:
 
-        commission rate x price x niche fit x believed keep rate, where the keep rate mixes
-        the platform's public quality score (口碑分) with the creator's own sales record
-        (``quality_prior_strength`` pseudo-sales of the public score).
+            commission rate x price x keep belief x sales-rate estimate
+
+        * keep belief: (kept + q x public score) / (sold + q), the platform's public quality
+          score (口碑分) worth ``quality_prior_strength`` = q sales of the creator's own record;
+        * sales rate: (sold + s x base x fit) / (days carried + s), where fit = 0.25 + K x the
+          niche weight of the category, base is the creator's own units sold per day per unit
+          of fit over everything it carried (1 before any record), and s =
+          ``sales_prior_days``. What sold raises an offer's estimate; what did not lowers it.
         """
-        prior_strength = self.model.config.creators.quality_prior_strength
+        cfg = self.model.config.creators
         merchant = listings.merchant[candidates]
+        fit = 0.25 + len(self.niche) * self.niche[listings.category[candidates]]
+        records = [self.records.get(int(m)) for m in merchant]
+        sold = np.array([r.sold if r else 0 for r in records], dtype=np.float64)
+        returned = np.array([r.returned if r else 0 for r in records], dtype=np.float64)
+        days = np.array([r.days_carried if r else 0 for r in records], dtype=np.float64)
+        q = cfg.quality_prior_strength
         public = listings.est_quality[candidates].astype(np.float64)
-        sold = np.array(
-            [self.records[m].sold if m in self.records else 0 for m in merchant], dtype=np.float64
-        )
-        kept = np.array(
-            [
-                self.records[m].sold - self.records[m].returned if m in self.records else 0
-                for m in merchant
-            ],
-            dtype=np.float64,
-        )
-        keep_belief = (kept + prior_strength * public) / (sold + prior_strength)
-        fit = self.niche[listings.category[candidates]] * len(self.niche)
+        keep_belief = (sold - returned + q * public) / (sold + q)
+        s = cfg.sales_prior_days
+        rate = (sold + s * self.base_sales_rate() * fit) / (days + s)
         return (
             listings.commission_rate[candidates]
             * listings.price_yuan[candidates]
-            * (0.25 + fit)
             * keep_belief
+            * rate
         )
+
+    def base_sales_rate(self) -> float:
+        """Units sold per day per unit of fit, over every offer carried so far (1 before any)."""
+        exposure = sum(r.days_carried * r.fit for r in self.records.values())
+        sold = sum(r.sold for r in self.records.values())
+        return (sold + 1.0) / (exposure + 1.0)
 
     def select_offers(self, listings: Listings, rng: np.random.Generator) -> None:
         """选品: every ``reselect_interval_days``, or when most carried offers are not live, pick
@@ -163,6 +173,17 @@ class Creator(mesa.Agent):
         """Listing indices of the carried offers that are live today."""
         return [j for j in (listings.of_merchant(m) for m in self.offers) if j >= 0]
 
+    def note_carried(self, listings: Listings, live: list[int]) -> None:
+        """Count a day of carrying each live offer (the exposure its sales are judged by)."""
+        k = len(self.niche)
+        for j in live:
+            m = int(listings.merchant[j])
+            record = self.records.get(m)
+            if record is None:
+                fit = 0.25 + k * float(self.niche[listings.category[j]])
+                record = self.records[m] = OfferRecord(fit=fit)
+            record.days_carried += 1
+
     # phase 7-8: income and learning -----------------------------------------------------------
 
     def receive(self, amount_yuan: float) -> None:
@@ -170,7 +191,11 @@ class Creator(mesa.Agent):
         self.income_total_yuan += amount_yuan
 
     def learn_outcomes(self, merchant_idx: int, sold: int, returned: int) -> None:
-        record = self.records.setdefault(merchant_idx, OfferRecord())
+        """Delivered orders through this creator: what sold, and what came back."""
+        record = self.records.get(merchant_idx)
+        if record is None:  # sold before it was counted as carried (same-day delivery)
+            record = self.records[merchant_idx] = OfferRecord(fit=1.0)
+        self.sales_total += sold
         record.sold += sold
         record.returned += returned
         if self.owner is None and sold >= 5 and returned / sold > 0.5:

@@ -33,6 +33,7 @@ class PeriodStats:
 
     days: int = 0
     units_sold: int = 0
+    returned_units: int = 0
     units_demanded: int = 0
     stockout_units: int = 0
     creator_units: int = 0
@@ -104,6 +105,7 @@ class Merchant(mesa.Agent):
         self.price_direction = 1.0
         self.commission_direction = 1.0
         self.sales_total = 0
+        self.returns_total = 0
         self.revenue_total_yuan = 0.0
         self.account = model.ledger.open_account(f"merchant:{idx}")
         model.ledger.transfer(L.OUTSIDE, self.account, cash_yuan, "capital")
@@ -192,6 +194,12 @@ class Merchant(mesa.Agent):
         self.demand_ema = ema(
             self.demand_ema, demanded, self.model.config.merchants.learning.demand_memory_days
         )
+
+    def record_returns(self, units: int, net_revenue_lost_yuan: float) -> None:
+        """Delivered units that came back: their revenue is refunded (the goods are lost)."""
+        self.period.revenue_yuan -= net_revenue_lost_yuan
+        self.period.returned_units += units
+        self.returns_total += units
 
     def record_cost(self, amount_yuan: float, traffic: bool = False) -> None:
         self.period.cost_yuan += amount_yuan

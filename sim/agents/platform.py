@@ -100,20 +100,20 @@ class Platform(mesa.Agent):
 
     def learn_from_feedback(
         self,
-        merchant_idx: np.ndarray,
         good_reviews: np.ndarray,
         bad_reviews: np.ndarray,
         returns: np.ndarray,
         complaints: np.ndarray,
     ) -> None:
-        """Phase 9: reviews, returns and complaints (each (k,) per merchant) update the Beta
-        estimate (a complaint counts ``complaint_weight`` bad reviews) and the moving count of
-        complaints that triggers investigations."""
+        """Phase 9: the day's reviews, returns and complaints, each (M,) per merchant idx,
+        update the Beta estimate (a complaint counts ``complaint_weight`` bad reviews, a
+        return one) and the moving count of complaints that triggers investigations."""
         cfg = self.model.config.platform
-        self.good[merchant_idx] += good_reviews
-        self.bad[merchant_idx] += bad_reviews + returns + cfg.complaint_weight * complaints
+        n = good_reviews.size
+        self.good[:n] += good_reviews
+        self.bad[:n] += bad_reviews + returns + cfg.complaint_weight * complaints
         today = np.zeros_like(self.complaints_recent)
-        today[merchant_idx] = complaints
+        today[:n] = complaints
         self.complaints_recent = ema(
             self.complaints_recent, today, cfg.governance.complaint_memory_days
         )

@@ -35,7 +35,11 @@ class ConsumerBlock:
     need_category: np.ndarray  # (b,) int8, -1 = none
     favorite_listing: np.ndarray  # (b,) int64, -1 = none live today
     follow_creator: np.ndarray  # (b, F) int32, -1 = empty
+    follow_trust: np.ndarray  # (b, F) float32
     follow_count: np.ndarray  # (b,) int16
+    platform_trust: np.ndarray  # (b,) float32
+    price_sensitivity: np.ndarray  # (b,) float32
+    budget_yuan: np.ndarray  # (b,) float32
 
 
 @dataclass(frozen=True)

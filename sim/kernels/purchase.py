@@ -123,3 +123,88 @@ def ration(listing: np.ndarray, stock: np.ndarray, rng: np.random.Generator) -> 
     filled = np.empty(listing.size, dtype=bool)
     filled[order] = filled_sorted
     return filled
+
+
+@dataclass(frozen=True)
+class OfferTerms:
+    """What the purchase decision reads about listings (L,) and content items (I,)."""
+
+    listing_category: np.ndarray  # (L,) int64
+    listing_claimed_quality: np.ndarray  # (L,) float32
+    listing_log_price_ratio: np.ndarray  # (L,) float64: log(price / category reference price)
+    listing_price_yuan: np.ndarray  # (L,) float64
+    item_creator: np.ndarray  # (I,) int64
+    item_appeal: np.ndarray  # (I,) float32
+    k: int  # number of categories
+
+
+@dataclass(frozen=True)
+class BlockDecisions:
+    """Decisions of one block, as indices into its impressions."""
+
+    buy: np.ndarray  # (k,) int64: purchase intents, one per (consumer, listing), within budget
+    follow: np.ndarray  # (f,) int64: impressions after which the viewer follows the creator
+    creator: np.ndarray  # (m,) int64: creator of each impression's item, -1 for search/mall
+
+
+def creator_trust_of(
+    follow_creator: np.ndarray, follow_trust: np.ndarray, rows: np.ndarray, creator: np.ndarray
+) -> np.ndarray:
+    """Trust of block row ``rows[j]`` in ``creator[j]``, 0 if not followed (or no creator).
+
+    follow_creator, follow_trust (b, F); rows, creator (m,) -> (m,) float32.
+    """
+    match = (follow_creator[rows] == creator[:, None]) & (creator[:, None] >= 0)
+    slot = match.argmax(axis=1)
+    found = match[np.arange(rows.size), slot]
+    return np.where(found, follow_trust[rows, slot], 0.0).astype(np.float32)
+
+
+def decide_purchases(
+    imp,
+    block,
+    need_category: np.ndarray,
+    terms: OfferTerms,
+    coef: PurchaseCoefficients,
+    event_logit: float,
+    follow_after_view_prob: float,
+    rng: np.random.Generator,
+) -> BlockDecisions:
+    """Phase 6 for one block: who buys, and who follows a creator after viewing.
+
+    ``imp``: the block's :class:`~sim.kernels.matching.Impressions`; ``block``: its
+    :class:`~sim.kernels.matching.ConsumerBlock`; ``need_category`` (b,): open needs after
+    today's arrivals. Each impression becomes a purchase with :func:`purchase_probability`;
+    a consumer buys a listing at most once a day, and only while their budget lasts
+    (:func:`within_budget`). A content impression makes the viewer follow its creator with
+    chance ``follow_after_view_prob`` x appeal.
+    """
+    m = imp.consumer.size
+    rows, j = imp.consumer, imp.listing
+    has_item = imp.item >= 0
+    item = np.where(has_item, imp.item, 0)
+    if terms.item_creator.size:
+        creator = np.where(has_item, terms.item_creator[item], -1)
+        appeal = np.where(has_item, terms.item_appeal[item], 0.5)
+    else:
+        creator = np.full(m, -1, dtype=np.int64)
+        appeal = np.full(m, 0.5)
+    category = terms.listing_category[j]
+    p = purchase_probability(
+        channel=imp.channel,
+        log_affinity=np.log(terms.k * block.interest[rows, category]),
+        creator_trust=creator_trust_of(block.follow_creator, block.follow_trust, rows, creator),
+        platform_trust=block.platform_trust[rows],
+        need_match=need_category[rows] == category,
+        claimed_quality=terms.listing_claimed_quality[j],
+        appeal=appeal,
+        log_price_ratio=terms.listing_log_price_ratio[j],
+        price_sensitivity=block.price_sensitivity[rows],
+        coef=coef,
+        event_logit=event_logit,
+    )
+    buy = np.flatnonzero(rng.random(m) < p)
+    follow = np.flatnonzero(has_item & (rng.random(m) < follow_after_view_prob * appeal))
+    buy = buy[first_per_pair(rows[buy], j[buy])]
+    buy = buy[within_budget(rows[buy], terms.listing_price_yuan[j[buy]], block.budget_yuan)]
+    return BlockDecisions(buy=buy, follow=follow, creator=creator)

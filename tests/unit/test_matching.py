@@ -64,7 +64,11 @@ def make_block(b: int = 200, **changes) -> ConsumerBlock:
         need_category=np.full(b, -1, dtype=np.int8),
         favorite_listing=np.full(b, -1, dtype=np.int64),
         follow_creator=np.full((b, 2), -1, dtype=np.int32),
+        follow_trust=np.zeros((b, 2), dtype=np.float32),
         follow_count=np.zeros(b, dtype=np.int16),
+        platform_trust=np.full(b, 0.7, dtype=np.float32),
+        price_sensitivity=np.ones(b, dtype=np.float32),
+        budget_yuan=np.full(b, 100.0, dtype=np.float32),
     )
     return replace(block, **changes)
 

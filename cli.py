@@ -117,6 +117,78 @@ def run(
 
 
 @app.command()
+def compare(
+    scenario: ScenarioArg,
+    seeds: Annotated[int, typer.Option(min=1, help="Seeds per policy (seed indices 0..N-1).")] = 5,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes (default: one per CPU).")
+    ] = None,
+    policy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--policy", help="Policy to run (repeatable; default: all).", show_default=False
+        ),
+    ] = None,
+    steps: Annotated[int | None, typer.Option(help="Days to simulate.")] = None,
+    consumers: Annotated[int | None, typer.Option(help="Number of consumers.")] = None,
+    set_: SetOpt = None,
+    out: Annotated[Path, typer.Option(help="Folder for results.")] = Path("results"),
+) -> None:
+    """Run each policy of a scenario on the same seeds; write confidence intervals and a
+    figure; print the comparison folder as the last line (exit 1 if any run failed)."""
+    import os
+
+    from sim.compare import compare as run_comparison
+    from sim.scenario import load_policies
+
+    overrides = list(set_ or [])
+    for key, value in (("steps", steps), ("population.consumers", consumers)):
+        if value is not None:
+            overrides.append(f"{key}={value}")
+    with handled():
+        base = load_scenario(scenario, overrides)
+        policies = load_policies(scenario, overrides, policy or [])
+        total = seeds * len(policies)
+        n_workers = workers or min(os.cpu_count() or 1, total)
+        label = f"{base.config.name}: {len(policies)} policies x {seeds} seeds"
+        with progress_bar(label) as bar:
+            task = bar.add_task(label, total=total)
+            result = run_comparison(
+                base,
+                policies,
+                out,
+                seeds=seeds,
+                workers=n_workers,
+                command=["zhongcao", *sys.argv[1:]],
+                progress=lambda done, _total, _record: bar.update(task, completed=done),
+            )
+        _print_comparison(result.folder, base.config.output.headline_metrics)
+        for failure in result.failures:
+            err.print(
+                f"failed: policy {failure['policy']} seed index {failure['seed_index']}: "
+                f"{failure['error']}",
+                markup=False,
+            )
+        typer.echo(str(result.folder))
+        if result.failures:
+            raise typer.Exit(EXIT_FAILURE)
+
+
+def _print_comparison(folder: Path, metrics: list[str]) -> None:
+    import pandas as pd
+
+    table = pd.read_csv(folder / "comparison.csv")
+    table = table[table["metric"].isin(metrics)]
+    for metric in metrics:
+        rows = table[table["metric"] == metric]
+        cells = [
+            f"{r.policy} {r.mean:,.4g} [{r.ci_low:,.4g}, {r.ci_high:,.4g}]"
+            for r in rows.itertuples()
+        ]
+        typer.echo(f"{metric}: " + "; ".join(cells))
+
+
+@app.command()
 def validate(scenario: ScenarioArg, set_: SetOpt = None) -> None:
     """Check a scenario file; list every problem (exit 2) or say it is valid."""
     with handled():

@@ -31,10 +31,12 @@ class Listings:
     boost: np.ndarray  # (L,) float32, program and cold-start log-weight
     stock: np.ndarray  # (L,) int64 units available
     region: np.ndarray  # (L,) int64 merchant's region
-    payment_delay_days: np.ndarray  # (L,) int64
     unit_cost_yuan: np.ndarray  # (L,) float64
     kind: np.ndarray  # (L,) int64 index into MERCHANT_KINDS
     own_account: np.ndarray  # (L,) int64 creator idx of the merchant's own account, or -1
+    program: np.ndarray  # (L,) int64 program serving the listing today, or -1
+    program_boost: np.ndarray  # (L,) float64 the part of ``boost`` that program gives
+    waived_take_rate: np.ndarray  # (L,) float32 take rate waived by a commission-free program
     merchant_to_listing: np.ndarray  # (M,) int64
 
     @property
@@ -64,6 +66,8 @@ class Content:
     listing: np.ndarray  # (I,) int64 listing index
     is_live: np.ndarray  # (I,) bool
     appeal: np.ndarray  # (I,) float32 in [0, 1]
+    program: np.ndarray  # (I,) int64 newcomer program boosting the item's creator, or -1
+    program_boost: np.ndarray  # (I,) float64 its boost (log-weight)
     creator_start: np.ndarray  # (C,) int64
     creator_count: np.ndarray  # (C,) int64
 
@@ -79,16 +83,24 @@ class Content:
         is_live: np.ndarray,
         appeal: np.ndarray,
         n_creators: int,
+        program: np.ndarray | None = None,
+        program_boost: np.ndarray | None = None,
     ) -> Content:
         order = np.argsort(creator, kind="stable")
         creator = creator[order]
         count = np.bincount(creator, minlength=n_creators).astype(np.int64)
         start = np.cumsum(count) - count
+        if program is None:
+            program = np.full(creator.size, -1, dtype=np.int64)
+        if program_boost is None:
+            program_boost = np.zeros(creator.size)
         return cls(
             creator=creator,
             listing=listing[order],
             is_live=is_live[order],
             appeal=appeal[order],
+            program=program[order],
+            program_boost=program_boost[order],
             creator_start=start,
             creator_count=count,
         )

@@ -14,7 +14,7 @@ Units, everywhere in the simulator:
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
@@ -403,7 +403,11 @@ class CreatorKindConfig(Strict):
         "Share of independent creators of this kind (ignored for own-account kinds, which come "
         "with their merchant)."
     )
-    niche: list[CategoryName] = _f("Categories the creator's audience cares about.", min_length=1)
+    niche: list[CategoryName] = _f(
+        "Categories the creator's audience cares about (an own account's niche is its "
+        "merchant's category instead).",
+        min_length=1,
+    )
     skill_mean: Prob = _f("Mean content skill (0-1): how appealing the content is.")
     skill_sd: float = _f("Spread of content skill.", ge=0, le=1)
     videos_per_day: float = _f("Short videos produced per day (capacity).", ge=0, le=100)
@@ -519,7 +523,11 @@ class ServiceProviderConfig(Strict):
     clients_max: int = _f("Most merchants one provider serves.", ge=1, le=100_000)
     hire_prob_on_entry: Prob = _f("Chance a new merchant hires a provider on entry.")
     skill: Prob = _f("Content skill of the own account a provider runs for a client.")
-    cold_start_days: int = _f("Days a client's listing gets the cold-start boost.", ge=0, le=365)
+    cold_start_days: int = _f(
+        "Days a new client's listing gets the cold-start boost, from the day it is taken on.",
+        ge=0,
+        le=365,
+    )
     cold_start_boost: float = _f(
         "Ranking boost (log-weight) for a client's listing during its cold start.", ge=0, le=10
     )
@@ -608,8 +616,9 @@ class GovernanceConfig(Strict):
         "null: 0.002 + 0.02 x strictness."
     )
     investigation_prob_per_complaint: Prob | None = _f(
-        "Added chance of investigation per complaint in the merchant's recent record (the "
-        "chances combine as independent triggers). null: 0.02 + 0.2 x strictness."
+        "Added chance of investigation per complaint per day in the merchant's recent record "
+        "(its moving average of daily complaints; the chances combine as independent "
+        "triggers). null: 0.02 + 0.2 x strictness."
     )
     conviction_prob: Prob | None = _f(
         "Chance an investigation proves a violator's violation. null: 0.5 + 0.45 x strictness."
@@ -643,7 +652,7 @@ class GovernanceConfig(Strict):
     )
     delist_days: int = _f("Days a risky product stays delisted.", ge=1, le=365)
     complaint_memory_days: float = _f(
-        "Time constant of the platform's moving count of a merchant's complaints (days).",
+        "Time constant of the platform's moving average of a merchant's daily complaints (days).",
         gt=0,
         le=365,
     )
@@ -720,9 +729,94 @@ class LogisticsShockEvent(DatedConfig):
     extra_dissatisfied_prob: Prob = _f(
         "Added chance that an order touching a hit region disappoints (damage, delay)."
     )
+    capacity_multiplier: float = _f(
+        "Multiplier of the daily production capacity of merchants in hit regions (1 = unhurt).",
+        ge=0,
+        le=1,
+    )
 
 
 EventConfig = Annotated[FestivalEvent | LogisticsShockEvent, Field(discriminator="kind")]
+
+
+# --------------------------------------------------------------------------------------------
+# Programs
+# --------------------------------------------------------------------------------------------
+
+MerchantKind = Literal[MERCHANT_KINDS]
+
+
+class ProgramTarget(Strict):
+    """Which merchants a program serves: all of the listed kinds and categories (an empty list
+    means any)."""
+
+    merchant_kinds: list[MerchantKind] = _f("Merchant kinds served; [] = every kind.")
+    categories: list[CategoryName] = _f("Categories served; [] = every category.")
+
+
+class ProgramBase(DatedConfig):
+    name: str = _f("Name of the program, e.g. 山货上头条 (rural goods).", min_length=1)
+    budget_yuan: float = _f(
+        "What the program may spend in all (yuan); it stops when the budget is spent. Traffic "
+        "it gives is valued at the CPM price of the extra impressions.",
+        ge=0,
+        le=1e13,
+    )
+    boost: float = _f(
+        "Ranking boost (log-weight) given to what the program serves, in the feed, live rooms, "
+        "search and the mall (0 = none).",
+        ge=0,
+        le=20,
+    )
+
+
+class TrafficSubsidyProgram(ProgramBase):
+    kind: Literal["traffic_subsidy"] = _f(
+        "A traffic subsidy for a kind of merchant or a category: 山货上头条 (rural goods), 看见手艺 "
+        "(heritage crafts), 全民好书计划 (books)."
+    )
+    target: ProgramTarget
+
+
+class NewcomerSupportProgram(ProgramBase):
+    kind: Literal["newcomer_support"] = _f(
+        "Support for new creators or new merchants: their content or listings get a boost."
+    )
+    newcomers: Literal["creators", "merchants"] = _f("Who the program supports.")
+    max_age_days: int = _f(
+        "A creator or merchant counts as new for this many days after it arrived (those present "
+        "at the start arrived on day 0).",
+        ge=1,
+        le=3650,
+    )
+
+
+class RecoveryPlanProgram(ProgramBase):
+    kind: Literal["recovery_plan"] = _f(
+        "A merchant recovery plan for a shock (商家复产护航计划): faster payment, a shipping-"
+        "insurance subsidy, commission-free selling and a traffic boost."
+    )
+    target: ProgramTarget
+    shocked_regions_only: bool = _f(
+        "Serve only merchants in regions hit by a logistics shock that day."
+    )
+    payment_delay_days: int | None = _f(
+        "Payment delay for served merchants' kept orders (急速收款); null = the platform's usual.",
+        ge=0,
+        le=365,
+    )
+    shipping_insurance_yuan_per_return: float = _f(
+        "Paid by the platform to a served merchant for each returned order (运费险补贴, yuan).",
+        ge=0,
+        le=1e6,
+    )
+    commission_free: bool = _f("Served merchants pay no take rate (免佣).")
+
+
+ProgramConfig = Annotated[
+    TrafficSubsidyProgram | NewcomerSupportProgram | RecoveryPlanProgram,
+    Field(discriminator="kind"),
+]
 
 
 # --------------------------------------------------------------------------------------------
@@ -730,7 +824,26 @@ EventConfig = Annotated[FestivalEvent | LogisticsShockEvent, Field(discriminator
 # --------------------------------------------------------------------------------------------
 
 
+def _known_metric(name: str) -> str:
+    from sim.metrics import REGISTRY  # imported here: the metrics module imports this one
+
+    if name not in REGISTRY:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(REGISTRY), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else " (see docs/METRICS.md)"
+        raise ValueError(f"unknown metric {name!r}{hint}")
+    return name
+
+
+MetricName = Annotated[str, AfterValidator(_known_metric)]
+
+
 class OutputConfig(Strict):
+    headline_metrics: list[MetricName] = _f(
+        "Metrics shown first in comparisons, figures and reports (names from docs/METRICS.md).",
+        min_length=1,
+    )
     agent_sample_every_days: int = _f(
         "Days between snapshots in the per-agent tables (creators.parquet, merchants.parquet).",
         ge=1,
@@ -760,4 +873,12 @@ class Scenario(Strict):
     service_providers: ServiceProviderConfig
     platform: PlatformConfig
     events: list[EventConfig] = _f("Calendar of events (festivals, logistics shocks).")
+    programs: list[ProgramConfig] = _f(
+        "Platform programs with a start, an end, a target and a budget."
+    )
+    policies: dict[str, dict[str, Any]] = _f(
+        "Policies to compare with `zhongcao compare`: each name maps dotted keys of this "
+        "scenario to the values the policy gives them (e.g. platform.governance.strictness: "
+        "0.9). A single run ignores them."
+    )
     output: OutputConfig

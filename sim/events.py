@@ -22,6 +22,8 @@ class DayConditions:
     shocked_regions: np.ndarray  # (R,) bool
     extra_delivery_days: int
     extra_dissatisfied_prob: float
+    capacity_multiplier: float
+    """Multiplier of production capacity in shocked regions (the smallest of the shocks')."""
     festival: bool
 
     @property
@@ -32,7 +34,7 @@ class DayConditions:
 def conditions_on(events: list[EventConfig], day: int, n_regions: int) -> DayConditions:
     logit, multiplier, festival = 0.0, 1.0, False
     regions = np.zeros(n_regions, dtype=bool)
-    extra_days, extra_prob = 0, 0.0
+    extra_days, extra_prob, capacity = 0, 0.0, 1.0
     for event in events:
         if not event.is_on(day):
             continue
@@ -44,4 +46,5 @@ def conditions_on(events: list[EventConfig], day: int, n_regions: int) -> DayCon
             regions[: round(event.region_share * n_regions)] = True
             extra_days = max(extra_days, event.extra_delivery_days)
             extra_prob = max(extra_prob, event.extra_dissatisfied_prob)
-    return DayConditions(logit, multiplier, regions, extra_days, extra_prob, festival)
+            capacity = min(capacity, event.capacity_multiplier)
+    return DayConditions(logit, multiplier, regions, extra_days, extra_prob, capacity, festival)

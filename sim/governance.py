@@ -12,7 +12,7 @@ Detection is imperfect both ways: violators slip through, honest merchants are s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -76,7 +76,6 @@ class GovernanceCounts:
     investigations: int = 0
     screened: int = 0
     cost_yuan: float = 0.0
-    by_violator: dict[str, int] = field(default_factory=dict)
 
 
 def screening_intercepts(violator: bool, rules: GovernanceRules, u: float) -> bool:

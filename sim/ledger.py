@@ -2,9 +2,11 @@
 
 Accounts are integers. A few are fixed (the world outside the market, the consumers as one
 pool, the platform, the escrow where order payments wait); every merchant, creator, MCN and
-service provider opens its own. Money enters the market only by a transfer from ``OUTSIDE``
-(a merchant's starting capital, consumers' spending power) and leaves only by a transfer to it
-(production costs, overheads, training costs, governance staff), so the balances always sum to
+service provider opens its own, starting at zero. Money enters the market from ``OUTSIDE``
+(merchants' starting capital) and from the consumers' pool, whose balance goes negative by
+what consumers spend net of refunds and compensation (their income lies outside the model);
+it leaves only to ``OUTSIDE`` (production costs, overheads, training costs, governance staff).
+Every transfer takes from one account what it gives another, so the balances always sum to
 zero. :meth:`Ledger.check` verifies that, and that the escrow holds exactly the payments of
 orders not yet refunded or paid out; the model calls it every step and stops on a violation.
 
@@ -22,7 +24,7 @@ OUTSIDE, CONSUMERS, PLATFORM, ESCROW = 0, 1, 2, 3
 FIXED_ACCOUNTS = ("outside", "consumers", "platform", "escrow")
 
 FLOW_KINDS = (
-    "capital",  # outside -> merchant / MCN: starting cash
+    "capital",  # outside -> merchant: starting cash
     "order_payment",  # consumers -> escrow: the price of an order, when placed
     "refund",  # escrow -> consumers: a returned order
     "take_commission",  # escrow -> platform: the platform's take rate on a kept order
@@ -38,6 +40,7 @@ FLOW_KINDS = (
     "fine",  # merchant -> platform: a governance penalty
     "governance_cost",  # platform -> outside: screening and investigations
     "guarantee_payout",  # platform -> consumers: the guarantee fund compensates a buyer
+    "shipping_subsidy",  # platform -> merchant: a recovery plan's shipping insurance (运费险)
 )
 
 

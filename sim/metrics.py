@@ -183,6 +183,18 @@ def _stockouts(m):
     return float(m.today.stockout_units)
 
 
+for _i, _kind in enumerate(MERCHANT_KINDS):
+
+    def _kind_stockouts(m, i=_i):
+        return float(m.today.stockouts_by_kind[i])
+
+    metric(
+        f"stockouts_kind_{_kind}",
+        "units",
+        f"Stock-outs (units wanted but not in stock) of merchants of kind {_kind}.",
+    )(_kind_stockouts)
+
+
 @metric("returns", "orders", "Orders returned on delivery that day.")
 def _returns(m):
     return float(m.today.returns)
@@ -284,10 +296,47 @@ def _m_exits(m):
     "merchant_profit_yuan",
     "yuan",
     """Change of all merchants' cash that day, less starting capital put in by entrants:
-    payouts received minus production, overheads, traffic, service fees and fines.""",
+    payouts received (and shipping insurance) minus production, overheads, traffic, service
+    fees and fines. Cash-based: a sale counts when it is paid out, after delivery and the
+    payment delay.""",
 )
 def _m_profit(m):
-    return m.today.merchant_cash_change_yuan - m.ledger.flow("capital")
+    return m.today.merchant_profit_honest_yuan + m.today.merchant_profit_violator_yuan
+
+
+@metric("merchant_profit_honest_yuan", "yuan", "merchant_profit_yuan of honest merchants.")
+def _m_profit_honest(m):
+    return m.today.merchant_profit_honest_yuan
+
+
+@metric("merchant_profit_violator_yuan", "yuan", "merchant_profit_yuan of violators.")
+def _m_profit_violator(m):
+    return m.today.merchant_profit_violator_yuan
+
+
+@metric(
+    "honest_merchants_active",
+    "merchants",
+    "Honest merchants in business at the end of the day.",
+    summary="last",
+)
+def _honest_active(m):
+    return float(sum(not x.violator for x in m.active_merchants()))
+
+
+@metric(
+    "violator_merchants_active",
+    "merchants",
+    "Violators in business at the end of the day.",
+    summary="last",
+)
+def _violator_active(m):
+    return float(sum(x.violator for x in m.active_merchants()))
+
+
+@metric("merchant_exits_violator", "merchants", "Violators among the day's merchant exits.")
+def _violator_exits(m):
+    return float(m.today.violator_exits)
 
 
 # --- creators and MCNs ----------------------------------------------------------------------
@@ -368,7 +417,9 @@ def _signed(m):
     "platform_revenue_yuan",
     "yuan",
     """The platform's net revenue that day: take-rate commission + traffic fees + fines,
-    minus content income paid to creators, guarantee-fund payouts and governance costs.""",
+    minus content income paid to creators, guarantee-fund payouts, governance costs and
+    program subsidies (shipping insurance paid, and the traffic programs gave valued at CPM;
+    commission a program waived is already missing from the take commission).""",
 )
 def _platform_revenue(m):
     f = m.ledger.flow
@@ -379,7 +430,19 @@ def _platform_revenue(m):
         - f("content_income")
         - f("guarantee_payout")
         - f("governance_cost")
+        - f("shipping_subsidy")
+        - m.today.program_traffic_value_yuan
     )
+
+
+@metric(
+    "subsidy_cost_yuan",
+    "yuan",
+    """What platform programs spent that day: traffic given (extra impressions valued at
+    CPM), take commission waived, and shipping insurance paid.""",
+)
+def _subsidies(m):
+    return m.programs.spent_today_yuan
 
 
 @metric(

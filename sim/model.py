@@ -30,6 +30,7 @@ from sim.ledger import Ledger
 from sim.network import build_follow_graph
 from sim.orders import AWAITING_PAYOUT, IN_TRANSIT, BuyerHistory, ColumnTable
 from sim.population import NO_NEED, build_population
+from sim.programs import Programs
 from sim.recommenders import score_items
 from sim.rng import Streams, run_seed
 
@@ -46,6 +47,53 @@ OWN_ACCOUNT_KIND = {kind: "brand_account" for kind in MERCHANT_KINDS} | {
 }
 """The creator kind of a merchant's own account: heritage craftspeople sell their own craft
 (看见手艺); every other kind runs a brand or publisher account (自播)."""
+
+
+@dataclass(frozen=True)
+class BoughtShares:
+    """For each impression, the share owed to paid traffic or to a program's boost:
+    1 - exp(-log-weight they added). Per content item (I,) and per listing on the shelf (L,)."""
+
+    item_paid: np.ndarray
+    item_listing_program: np.ndarray
+    item_creator_program: np.ndarray
+    shelf_paid: np.ndarray
+    shelf_program: np.ndarray
+
+
+@dataclass
+class BoughtImpressions:
+    """Impressions bought by paid traffic (per listing) and given by programs (per listing and
+    per content item), summed over the day's impressions as shares."""
+
+    paid: np.ndarray  # (L,)
+    listing_program: np.ndarray  # (L,)
+    item_program: np.ndarray  # (I,)
+
+    @classmethod
+    def zeros(cls, n_listings: int, n_items: int) -> BoughtImpressions:
+        return cls(np.zeros(n_listings), np.zeros(n_listings), np.zeros(n_items))
+
+    def add(self, imp, shares: BoughtShares) -> np.ndarray:
+        """Add a block's impressions; return each one's paid share. The following feed is
+        organic: nothing in it is bought."""
+        content = (imp.item >= 0) & (imp.channel != FOLLOW)
+        shelf = imp.item < 0
+        item = np.where(content, imp.item, 0)
+        paid = np.zeros(imp.item.size)
+        program = np.zeros(imp.item.size)
+        if shares.item_paid.size:
+            paid[content] = shares.item_paid[item[content]]
+            program[content] = shares.item_listing_program[item[content]]
+            creator_program = shares.item_creator_program[item[content]]
+            self.item_program += np.bincount(
+                item[content], creator_program, minlength=self.item_program.size
+            )
+        paid[shelf] = shares.shelf_paid[imp.listing[shelf]]
+        program[shelf] = shares.shelf_program[imp.listing[shelf]]
+        self.paid += np.bincount(imp.listing, paid, minlength=self.paid.size)
+        self.listing_program += np.bincount(imp.listing, program, minlength=self.paid.size)
+        return paid
 
 
 @dataclass
@@ -76,8 +124,14 @@ class DayStats:
     creator_exits: int = 0
     follows_gained: int = 0
     follows_lost: int = 0
-    merchant_cash_change_yuan: float = 0.0
+    merchant_profit_honest_yuan: float = 0.0
+    merchant_profit_violator_yuan: float = 0.0
+    violator_exits: int = 0
+    stockouts_by_kind: np.ndarray = field(
+        default_factory=lambda: np.zeros(len(MERCHANT_KINDS), dtype=np.int64)
+    )
     merchant_margin_yuan: float = 0.0
+    program_traffic_value_yuan: float = 0.0
     """Merchants' sales net of take rate and commission, less unit costs and traffic fees."""
 
 
@@ -118,7 +172,9 @@ class MarketModel(mesa.Model):
         self.merchant_overhead_ema = 0.0
         self.units_sold_today = np.zeros(0)
         self.content_impressions = np.zeros(0, dtype=np.int64)  # per creator, today
-        self.paid_impressions = np.zeros(0)  # per listing, today: impressions owed to paid boost
+        self.bought = BoughtImpressions.zeros(0, 0)  # impressions paid traffic and programs bought
+        self.programs = Programs.from_config(config.programs, self.category_names)
+        self.merchant_program = np.zeros(0, dtype=np.int64)  # program serving each merchant today
         self.metrics: dict[str, float] = {}
 
         build = streams.generator("build")
@@ -293,13 +349,14 @@ class MarketModel(mesa.Model):
         2. entry and exit: bankrupt merchants and unpaid creators leave, new ones arrive while
            the market pays; MCNs drop, scout and sign creators;
         3. listing: merchants list products (the platform screens new listings and intercepts
-           some), produce to a stock target and pay overheads;
+           some), produce to a stock target and pay overheads and service fees; programs pick
+           whom they serve;
         4. content: creators choose offers (选品) and produce short videos and live sessions;
-           the recommender scores them;
-        5. matching: each active consumer's impressions from every enabled channel
-           (feed, live, follow, search, mall), block by block of consumers;
+        5. matching: the recommender scores the day's content; each active consumer's
+           impressions from every enabled channel (feed, live, follow, search, mall), block by
+           block of consumers;
         6. purchase: impressions become orders within budget, then stock rations them;
-        7. settlement: payments into escrow, traffic fees, content income, service fees, and
+        7. settlement: payments into escrow, traffic fees, content income, program costs, and
            payouts of orders whose payment delay has passed (take rate, commission, MCN share,
            merchant);
         8. delivery and experience: true quality is revealed; returns, complaints, reviews,
@@ -313,8 +370,10 @@ class MarketModel(mesa.Model):
         day = self.day
         self.ledger.start_day()
         self.platform.start_day()
+        self.programs.start_day()
         self.today = DayStats()
         cash_before = self._merchant_cash()
+        n_before = cash_before.size
 
         self.conditions = self._phase_events(day)
         self._phase_entry_exit(day)
@@ -322,12 +381,18 @@ class MarketModel(mesa.Model):
         self.content = self._phase_content(self.listings)
         intents, follow_events = self._phase_matching_and_intents(self.listings, self.content)
         orders = self._phase_purchase(intents, self.listings)
-        self._phase_settlement(orders, self.listings)
+        self._phase_settlement(orders, self.listings, self.content)
         self._apply_follow_events(follow_events)
         feedback = self._phase_delivery(day)
         self._phase_governance(day, feedback)
         self._phase_learning()
-        self.today.merchant_cash_change_yuan = self._merchant_cash() - cash_before
+        # Merchants' profit: change of cash, less the starting capital entrants brought.
+        cash = self._merchant_cash()
+        profit = cash - np.r_[cash_before, np.zeros(cash.size - n_before)]
+        profit[n_before:] -= [m.initial_cash_yuan for m in self.merchants[n_before:]]
+        violator = np.array([m.violator for m in self.merchants], dtype=bool)
+        self.today.merchant_profit_honest_yuan = float(profit[~violator].sum())
+        self.today.merchant_profit_violator_yuan = float(profit[violator].sum())
         self._phase_record(day)
         self.day += 1
 
@@ -341,8 +406,7 @@ class MarketModel(mesa.Model):
     def _phase_entry_exit(self, day: int) -> None:
         rng = self.streams.generator("entry_exit", day)
         for merchant in self.active_merchants():
-            if merchant.check_solvency():
-                self.today.merchant_exits += 1
+            merchant.check_solvency()
         for creator in self.independent_creators():
             if creator.wants_to_quit():
                 creator.leave()
@@ -385,17 +449,29 @@ class MarketModel(mesa.Model):
 
     def _phase_listing(self) -> Listings:
         merchants = self.active_merchants()
+        shocked = self.conditions.shocked_regions
         for merchant in merchants:
             merchant.prepare_listing()
-            merchant.produce()
+            merchant.produce(
+                self.conditions.capacity_multiplier if shocked[merchant.region] else 1.0
+            )
         for provider in self.providers:
             provider.collect_fees()
+        # Programs serving each merchant today: boosts, waived take rates, payment delays.
+        program, program_boost = self.programs.for_merchants(merchants, self.day, shocked)
+        self.merchant_program = np.full(len(self.merchants), -1, dtype=np.int64)
+        self.merchant_program[[m.idx for m in merchants]] = program
+        live_mask = np.array([m.listing == LIVE for m in merchants], dtype=bool)
         live = [m for m in merchants if m.listing == LIVE]
+        program, program_boost = program[live_mask], program_boost[live_mask]
         idx = np.array([m.idx for m in live], dtype=np.int64)
         merchant_to_listing = np.full(len(self.merchants), -1, dtype=np.int64)
         merchant_to_listing[idx] = np.arange(idx.size)
         platform = self.platform
         take_rate = np.array([platform.take_rate_for(m) for m in live], dtype=np.float64)
+        free = np.array([self._commission_free(p) for p in program], dtype=bool)
+        waived = np.where(free, take_rate, 0.0)
+        take_rate = take_rate - waived
         return Listings(
             merchant=idx,
             category=np.array([m.category for m in live], dtype=np.int64),
@@ -411,20 +487,34 @@ class MarketModel(mesa.Model):
             ).astype(np.float32),
             take_rate=take_rate.astype(np.float32),
             paid_boost=np.array([platform.paid_boost(m) for m in live], dtype=np.float32),
-            boost=np.array([platform.boost(m) for m in live], dtype=np.float32),
+            boost=(np.array([platform.boost(m) for m in live]) + program_boost).astype(np.float32),
             stock=np.array([m.stock for m in live], dtype=np.int64),
             region=np.array([m.region for m in live], dtype=np.int64),
-            payment_delay_days=np.full(
-                idx.size, self.config.platform.payment_delay_days, dtype=np.int64
-            ),
             unit_cost_yuan=np.array([m.unit_cost_yuan for m in live], dtype=np.float64),
             kind=np.array([MERCHANT_KINDS.index(m.kind) for m in live], dtype=np.int64),
             own_account=np.array(
                 [m.own_account.idx if m.own_account is not None else -1 for m in live],
                 dtype=np.int64,
             ),
+            program=program,
+            program_boost=program_boost,
+            waived_take_rate=waived.astype(np.float32),
             merchant_to_listing=merchant_to_listing,
         )
+
+    def _commission_free(self, program: int) -> bool:
+        plan = self.programs.recovery(int(program))
+        return plan is not None and plan.commission_free
+
+    def _payment_delay(self, merchant: np.ndarray) -> np.ndarray:
+        """Payment delay (days) for kept orders of each merchant idx: a recovery plan's when
+        one serves the merchant today, else the platform's."""
+        delay = np.full(merchant.size, self.config.platform.payment_delay_days, dtype=np.int64)
+        for p in np.unique(self.merchant_program[merchant]):
+            plan = self.programs.recovery(int(p))
+            if plan is not None and plan.payment_delay_days is not None:
+                delay[self.merchant_program[merchant] == p] = plan.payment_delay_days
+        return delay
 
     # 4 -----------------------------------------------------------------------------------------
 
@@ -449,18 +539,22 @@ class MarketModel(mesa.Model):
             rng=rng,
         )
         creator_idx = np.array([c.idx for c in creators], dtype=np.int64)
+        program, boost = self.programs.for_new_creators(
+            np.array([c.entry_day for c in creators], dtype=np.int64), self.day
+        )
         return Content.from_items(
             creator_idx[items.creator_row],
             items.listing,
             items.is_live,
             items.appeal,
             len(self.creators),
+            program[items.creator_row],
+            boost[items.creator_row],
         )
 
-    def _day_offer(
-        self, listings: Listings, content: Content
-    ) -> tuple[DayOffer, np.ndarray, np.ndarray]:
-        """Samplers for the day, the feed's paid log-weight per item, and the shelf's per listing."""
+    def _day_offer(self, listings: Listings, content: Content) -> tuple[DayOffer, BoughtShares]:
+        """Samplers for the day, and the shares of impressions that paid traffic and programs
+        bought."""
         cfg = self.config.platform
         scores = score_items(cfg.recommender, content, listings)
         k = self.k
@@ -484,6 +578,7 @@ class MarketModel(mesa.Model):
         shelf_paid = np.zeros(listings.n)
         if listings.n:
             shelf_paid = shelf_cfg.paid_weight * listings.paid_boost.astype(np.float64)
+            # listings.boost holds the program boost too: the shelf adds boosts at weight 1.
             log_w = (
                 shelf_cfg.quality_weight * (listings.est_quality - 0.5)
                 + shelf_cfg.sales_weight * np.log1p(listings.popularity)
@@ -503,7 +598,14 @@ class MarketModel(mesa.Model):
             listing_category=listings.category,
             item_listing=content.listing,
         )
-        return offer, scores.paid_log_weight, shelf_paid
+        shares = BoughtShares(
+            item_paid=-np.expm1(-scores.paid_log_weight),
+            item_listing_program=-np.expm1(-scores.listing_program_log_weight),
+            item_creator_program=-np.expm1(-scores.creator_program_log_weight),
+            shelf_paid=-np.expm1(-shelf_paid),
+            shelf_program=-np.expm1(-listings.program_boost),
+        )
+        return offer, shares
 
     # 5 and 6 -----------------------------------------------------------------------------------
 
@@ -548,7 +650,7 @@ class MarketModel(mesa.Model):
         pop.need_days_left[has_need] -= 1
         pop.need_category[has_need & (pop.need_days_left <= 0)] = NO_NEED
 
-        offer, feed_paid, shelf_paid = self._day_offer(listings, content)
+        offer, shares = self._day_offer(listings, content)
         rules = self._match_rules()
         coef = self._coefficients()
         terms = OfferTerms(
@@ -567,11 +669,8 @@ class MarketModel(mesa.Model):
             listings.merchant_to_listing[np.maximum(pop.favorite_merchant, 0)],
             -1,
         )
-        # The share of a content impression owed to paid traffic (organic in the follow feed).
-        item_paid_share = -np.expm1(-feed_paid) if content.n else np.zeros(0)
-        listing_paid_share = -np.expm1(-shelf_paid)
         self.content_impressions = np.zeros(len(self.creators), dtype=np.int64)
-        self.paid_impressions = np.zeros(listings.n)
+        self.bought = BoughtImpressions.zeros(listings.n, content.n)
         intents, follows = [], []
         for block in pop.blocks():
             rng = self.streams.generator("consumers", day, block)
@@ -606,13 +705,7 @@ class MarketModel(mesa.Model):
             )  # fmt: skip
             consumer = cb.index[imp.consumer]
             has_item = imp.item >= 0
-            paid_share = np.where(
-                has_item & (imp.channel != FOLLOW),
-                item_paid_share[np.where(has_item, imp.item, 0)] if content.n else 0.0,
-                0.0,
-            )
-            paid_share = np.where(has_item, paid_share, listing_paid_share[imp.listing])
-            self.paid_impressions += np.bincount(imp.listing, paid_share, minlength=listings.n)
+            paid_share = self.bought.add(imp, shares)
             self.content_impressions += np.bincount(
                 d.creator[has_item], minlength=self.content_impressions.size
             )
@@ -641,6 +734,10 @@ class MarketModel(mesa.Model):
         self.today.intents = int(filled.size)
         self.today.stockout_units = int((~filled).sum())
         demanded = np.bincount(intents["listing"], minlength=listings.n)
+        short = intents["listing"][~filled]
+        self.today.stockouts_by_kind = np.bincount(
+            listings.kind[short], minlength=len(MERCHANT_KINDS)
+        )
         orders = {k: v[filled] for k, v in intents.items()}
         j = orders["listing"]
         consumer = orders["consumer"]
@@ -683,7 +780,7 @@ class MarketModel(mesa.Model):
 
     # 7 -----------------------------------------------------------------------------------------
 
-    def _phase_settlement(self, orders: dict, listings: Listings) -> None:
+    def _phase_settlement(self, orders: dict, listings: Listings, content: Content) -> None:
         ledger = self.ledger
         day = self.day
         t = self.today
@@ -722,12 +819,20 @@ class MarketModel(mesa.Model):
             true_quality=listings.true_quality[j],
             claimed_quality=listings.claimed_quality[j],
             violator=listings.violator[j],
-            shocked=shocked,
+            shock_dissatisfied_prob=np.where(shocked, self.conditions.extra_dissatisfied_prob, 0.0),
         )
 
         # Traffic fees: the paid part of each listing's impressions, at CPM, within budget.
-        billed = np.flatnonzero(self.paid_impressions > 0)
-        self.platform.charge_traffic(listings.merchant[billed], self.paid_impressions[billed])
+        billed = np.flatnonzero(self.bought.paid > 0)
+        self.platform.charge_traffic(listings.merchant[billed], self.bought.paid[billed])
+        # Traffic given by programs, valued at CPM, is charged to their budgets.
+        cpm = self.config.platform.traffic.cpm_yuan / 1000.0
+        before = self.programs.spent_today_yuan
+        self.programs.charge_traffic(listings.program, self.bought.listing_program * cpm)
+        self.programs.charge_traffic(content.program, self.bought.item_program * cpm)
+        t.program_traffic_value_yuan = self.programs.spent_today_yuan - before
+        # Take commission waived by commission-free programs is charged to them too.
+        self.programs.charge_traffic(listings.program[j], listings.waived_take_rate[j] * price)
         t.merchant_margin_yuan -= ledger.flow("traffic_fee")
 
         # Content income for impressions.
@@ -735,7 +840,8 @@ class MarketModel(mesa.Model):
         earners = np.flatnonzero(self.content_impressions)
         if earners.size and rate > 0:
             pay = self.content_impressions[earners] * rate
-            accounts = np.array([self.creators[c].account for c in earners])
+            # An own account's income is its merchant's money.
+            accounts = np.array([self.creators[c].payee_account for c in earners])
             ledger.transfer_many(L.PLATFORM, accounts, pay, "content_income")
             for c, amount in zip(earners, pay, strict=True):
                 self.creators[c].receive(float(amount))
@@ -794,11 +900,12 @@ class MarketModel(mesa.Model):
         self.today.delivered = d["price_yuan"].size
         nm = len(self.merchants)
         if d["price_yuan"].size == 0:
-            return {}
+            empty = np.zeros(nm, dtype=np.int64)
+            return dict.fromkeys(("good_reviews", "bad_reviews", "returns", "complaints"), empty)
         p_bad = dissatisfaction_probability(
             d["true_quality"],
             d["claimed_quality"],
-            np.where(d["shocked"], self.conditions.extra_dissatisfied_prob, 0.0),
+            d["shock_dissatisfied_prob"],
             cfg.dissatisfied_base_prob,
             cfg.dissatisfied_per_quality_gap,
             cfg.dissatisfied_per_low_quality,
@@ -842,7 +949,7 @@ class MarketModel(mesa.Model):
         self.ledger.transfer(L.ESCROW, L.CONSUMERS, refund, "refund")
         self.ledger.release(refund)
         self.awaiting_payout.append(
-            due_day=np.full(int(kept.sum()), day + self.config.platform.payment_delay_days),
+            due_day=day + self._payment_delay(d["merchant"][kept]),
             merchant=d["merchant"][kept],
             creator=d["creator"][kept],
             price_yuan=price[kept],
@@ -854,6 +961,29 @@ class MarketModel(mesa.Model):
         lost = np.bincount(d["merchant"][returned], net[returned], minlength=len(self.merchants))
         for m in np.flatnonzero(units):
             self.merchants[m].record_returns(int(units[m]), float(lost[m]))
+        self._shipping_insurance(d["merchant"][returned])
+
+    def _shipping_insurance(self, merchant: np.ndarray) -> None:
+        """A recovery plan pays served merchants a fixed sum per returned order (运费险补贴)."""
+        program = self.merchant_program[merchant]
+        for p in np.unique(program[program >= 0]):
+            plan = self.programs.recovery(int(p))
+            if plan is None or plan.shipping_insurance_yuan_per_return == 0:
+                continue
+            served = merchant[program == p]
+            state = self.programs.states[int(p)]
+            per_return = plan.shipping_insurance_yuan_per_return
+            affordable = int((plan.budget_yuan - state.spent_yuan) // per_return)
+            served = served[:affordable]
+            if served.size == 0:
+                continue
+            counts = np.bincount(served, minlength=len(self.merchants))
+            paid = np.flatnonzero(counts)
+            accounts = np.array([self.merchants[m].account for m in paid], dtype=np.int64)
+            self.ledger.transfer_many(
+                L.PLATFORM, accounts, counts[paid] * per_return, "shipping_subsidy"
+            )
+            state.charge(float(served.size * per_return))
 
     def _consumers_react(self, d: dict, out, compensated: np.ndarray, rng) -> None:
         """Platform trust moves with experience (less for buyers the guarantee fund paid);
@@ -883,6 +1013,7 @@ class MarketModel(mesa.Model):
         leavers = np.unique(consumer[leaving])
         leavers = leavers[pop.on_platform[leavers]]
         pop.on_platform[leavers] = False
+        self.follows.clear_rows(leavers)  # who leaves the platform follows no one there
         self.today.consumers_left = int(leavers.size)
 
     def _creators_react(self, d: dict, out, compensated: np.ndarray, rng) -> None:
@@ -915,11 +1046,8 @@ class MarketModel(mesa.Model):
     # 9 -----------------------------------------------------------------------------------------
 
     def _phase_governance(self, day: int, feedback: dict) -> None:
-        if feedback:
-            self.platform.learn_from_feedback(**feedback)
-        before = {m.idx for m in self.active_merchants()}
+        self.platform.learn_from_feedback(**feedback)
         self.platform.govern(self.streams.generator("governance", day))
-        self.today.merchant_exits += len(before - {m.idx for m in self.active_merchants()})
 
     # 10 ----------------------------------------------------------------------------------------
 
@@ -950,5 +1078,7 @@ class MarketModel(mesa.Model):
         self.ledger.check(day)
         self.metrics = collect(self)
 
-    def _merchant_cash(self) -> float:
-        return float(sum(m.cash_yuan for m in self.merchants))
+    def _merchant_cash(self) -> np.ndarray:
+        """Cash of every merchant ever present, by idx."""
+        accounts = np.array([m.account for m in self.merchants], dtype=np.int64)
+        return self.ledger.balances[accounts].copy()

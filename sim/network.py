@@ -133,6 +133,15 @@ class FollowGraph:
             g, lo = gain[take][found], loss[take][found]
             self.trust[c, s] = np.clip(t + g * (1 - t) - lo * t, 0.0, 1.0)
 
+    def clear_rows(self, consumers: np.ndarray) -> None:
+        """Remove every follow of the given consumers (who left the platform)."""
+        rows = self.creator[consumers]
+        followed = rows[rows >= 0]
+        np.subtract.at(self.followers, followed, 1)
+        self.creator[consumers] = EMPTY
+        self.trust[consumers] = 0.0
+        self.count[consumers] = 0
+
     # export ----------------------------------------------------------------------------------
 
     def edges(self, consumers: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

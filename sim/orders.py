@@ -62,7 +62,7 @@ IN_TRANSIT = {
     "true_quality": np.float32,
     "claimed_quality": np.float32,
     "violator": np.bool_,
-    "shocked": np.bool_,  # touches a region hit by a logistics shock
+    "shock_dissatisfied_prob": np.float32,  # added disappointment: shipped through a shock
 }
 """Orders placed and paid, not yet delivered."""
 

@@ -27,6 +27,8 @@ class ItemScores:
     item_log_weight: np.ndarray  # (I,) float64
     interest_exponent: float
     paid_log_weight: np.ndarray  # (I,) float64: the part of b(i)/T bought as traffic
+    listing_program_log_weight: np.ndarray  # (I,): the part a program serving the listing gave
+    creator_program_log_weight: np.ndarray  # (I,): the part a newcomer program gave
 
 
 Recommender = Callable[[object, Content, Listings], ItemScores]
@@ -55,7 +57,8 @@ def interest_only(
     """b(i) = appeal(i) - 0.5: interest match and the content itself, nothing else."""
     t = config.temperature
     b = (content.appeal.astype(np.float64) - 0.5) / t
-    return ItemScores(b, 1.0 / t, np.zeros(content.n))
+    zero = np.zeros(content.n)
+    return ItemScores(b, 1.0 / t, zero, zero, zero)
 
 
 @register("interest_quality")
@@ -63,7 +66,8 @@ def interest_quality(
     config: InterestQualityRecommender, content: Content, listings: Listings
 ) -> ItemScores:
     """b(i) = appeal - 0.5 + quality_weight (est_quality - 0.5) + popularity_weight log(1 +
-    popularity) + paid_weight x paid_boost + boost_weight x boost, for the item's listing."""
+    popularity) + paid_weight x paid_boost + boost_weight x (boost of the item's listing +
+    program boost of the item's creator)."""
     t = config.temperature
     j = content.listing
     paid = config.paid_weight * listings.paid_boost[j].astype(np.float64)
@@ -73,6 +77,8 @@ def interest_quality(
         + config.quality_weight * (listings.est_quality[j] - 0.5)
         + config.popularity_weight * np.log1p(listings.popularity[j])
         + paid
-        + config.boost_weight * listings.boost[j]
+        + config.boost_weight * (listings.boost[j] + content.program_boost)
     )
-    return ItemScores(b / t, 1.0 / t, paid / t)
+    listing_program = config.boost_weight * listings.program_boost[j] / t
+    creator_program = config.boost_weight * content.program_boost / t
+    return ItemScores(b / t, 1.0 / t, paid / t, listing_program, creator_program)

@@ -1,8 +1,8 @@
 """One root seed -> a named, independent NumPy Generator per decision.
 
-Every random decision in the simulator draws from a stream named after it (``"match"``,
-``"experience"``, ``"creators.select"`` ...) and keyed by the day and, for consumer kernels, by the
-block of consumers. A stream's numbers depend only on the root seed, its name and its keys, so
+Every random decision in the simulator draws from a stream named after it (``"build"``,
+``"consumers"``, ``"content"``, ``"experience"``, ``"governance"`` ...) and keyed by the day
+and, for consumer kernels, by the block of consumers. A stream's numbers depend only on the root seed, its name and its keys, so
 
 * adding a draw in one module never shifts the numbers another module sees (policies compared
   at the same seed face the same luck: common random numbers);

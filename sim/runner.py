@@ -89,7 +89,7 @@ def simulate(config: Scenario, seed_index: int = 0, progress: Progress | None = 
     return recorder
 
 
-def _timestamp() -> str:
+def timestamp() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
@@ -112,9 +112,10 @@ def write_run_folder(
     command: Sequence[str],
     wall_time_s: float,
     started_at: str,
+    extra: dict | None = None,
 ) -> dict[str, float]:
     """Write every file of a run into ``folder`` (which must not be the final name yet);
-    ``run.json`` last. Returns the summary."""
+    ``run.json`` last, with ``extra`` entries added. Returns the summary."""
     folder.mkdir(parents=True, exist_ok=False)
     write_text(folder / "config.yaml", dump_yaml(resolved))
     write_parquet(folder / "timeseries.parquet", recorder.timeseries())
@@ -138,6 +139,7 @@ def write_run_folder(
             "versions": package_versions(),
             "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
             "files": list(RUN_FILES),
+            **(extra or {}),
         },
     )
     return summary
@@ -154,7 +156,7 @@ def run_scenario(
     config = loaded.config
     out_root = Path(out_root)
     out_root.mkdir(parents=True, exist_ok=True)
-    final = unique_folder(out_root, f"{config.name}-seed{config.seed}-{_timestamp()}")
+    final = unique_folder(out_root, f"{config.name}-seed{config.seed}-{timestamp()}")
     partial = out_root / f".{final.name}.partial"
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()

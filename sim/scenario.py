@@ -19,6 +19,7 @@ import difflib
 import hashlib
 import io
 import json
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
@@ -505,3 +506,75 @@ def _commented(node: Any) -> Any:
     if isinstance(node, list | tuple):
         return CommentedSeq(_commented(v) for v in node)
     return node
+
+
+# --------------------------------------------------------------------------------------------
+# Policies
+# --------------------------------------------------------------------------------------------
+
+POLICIES_KEY = "policies"
+DEFAULT_POLICY = "default"
+_POLICY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def load_policies(
+    path: str | Path, overrides: Sequence[str] = (), names: Sequence[str] = ()
+) -> dict[str, LoadedScenario]:
+    """Each policy of a scenario (all, or those ``names``) as a scenario of its own.
+
+    A policy's dotted overrides are applied on top of the file and its ``--set`` overrides,
+    and its ``policies`` section is emptied. A scenario without policies gives one,
+    ``"default"``. Every problem of every policy — an unknown name, a key that is not in the
+    scenario, a value that makes the scenario invalid — is raised together.
+    """
+    base = load_scenario(path, overrides)
+    source = _display(Path(path))
+    policies = base.resolved[POLICIES_KEY]
+    data, origins, _, _ = read_layers(Path(path))
+    parsed, _ = parse_sets(overrides)
+    data, _ = apply_overrides(data, origins, parsed)
+    problems: list[Problem] = []
+    if names:
+        for name in names:
+            if name not in policies and not (not policies and name == DEFAULT_POLICY):
+                known = ", ".join(policies) or DEFAULT_POLICY
+                hint = _did_you_mean(name, policies)
+                problems.append(Problem("--policy", name, f"unknown policy{hint} (known: {known})"))
+        chosen = list(dict.fromkeys(names))
+    else:
+        chosen = list(policies) or [DEFAULT_POLICY]
+    if problems:
+        raise ScenarioError(source, problems)
+    if not policies:
+        return {DEFAULT_POLICY: base}
+
+    loaded: dict[str, LoadedScenario] = {}
+    for name in chosen:
+        where_policy = origins.get((POLICIES_KEY, name), source)
+        if not _POLICY_NAME.match(name):
+            message = "a policy name may hold letters, digits, '_', '-' and '.' (it names a folder)"
+            problems.append(Problem(where_policy, f"{POLICIES_KEY}.{name}", message))
+            continue
+        entries = policies[name]
+        policy_origins = dict(origins)
+        items = [
+            (key, value, policy_origins.get((POLICIES_KEY, name, key), where_policy))
+            for key, value in entries.items()
+        ]
+        policy_data = copy.deepcopy(data)
+        policy_data[POLICIES_KEY] = {}
+        policy_data, policy_problems = apply_overrides(policy_data, policy_origins, items)
+        try:
+            config = validate(policy_data, policy_origins, source)
+        except ScenarioError as exc:
+            policy_problems += exc.problems
+        if policy_problems:
+            problems += [
+                Problem(p.where, p.key, f"in policy {name!r}: {p.message}") for p in policy_problems
+            ]
+            continue
+        loaded[name] = LoadedScenario(config, config.model_dump(mode="json"), base.files)
+    if problems:
+        problems.sort(key=lambda p: (*_line_of(p.where), p.key))
+        raise ScenarioError(source, problems)
+    return loaded

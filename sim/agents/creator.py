@@ -14,6 +14,9 @@ import numpy as np
 from sim.arrays import ema
 from sim.config import INDEPENDENT_CREATOR_KINDS
 
+DROP_AFTER_SALES = 5
+"""A creator drops an offer once at least this many of its sales came back in majority."""
+
 if TYPE_CHECKING:
     from sim.agents.merchant import Merchant
     from sim.catalog import Listings
@@ -74,6 +77,11 @@ class Creator(mesa.Agent):
     @property
     def independent(self) -> bool:
         return self.kind in INDEPENDENT_CREATOR_KINDS
+
+    @property
+    def payee_account(self) -> int:
+        """Where the account's income goes: an own account's to its merchant."""
+        return self.owner.account if self.owner is not None else self.account
 
     @property
     def followers(self) -> int:
@@ -175,13 +183,11 @@ class Creator(mesa.Agent):
 
     def note_carried(self, listings: Listings, live: list[int]) -> None:
         """Count a day of carrying each live offer (the exposure its sales are judged by)."""
-        k = len(self.niche)
         for j in live:
             m = int(listings.merchant[j])
             record = self.records.get(m)
             if record is None:
-                fit = 0.25 + k * float(self.niche[listings.category[j]])
-                record = self.records[m] = OfferRecord(fit=fit)
+                record = self.records[m] = OfferRecord(fit=self.fit(int(listings.category[j])))
             record.days_carried += 1
 
     # phase 7-8: income and learning -----------------------------------------------------------
@@ -193,14 +199,23 @@ class Creator(mesa.Agent):
     def learn_outcomes(self, merchant_idx: int, sold: int, returned: int) -> None:
         """Delivered orders through this creator: what sold, and what came back."""
         record = self.records.get(merchant_idx)
-        if record is None:  # sold before it was counted as carried (same-day delivery)
-            record = self.records[merchant_idx] = OfferRecord(fit=1.0)
+        if record is None:  # delivered after the offer was dropped and its record never made
+            category = self.model.merchant(merchant_idx).category
+            record = self.records[merchant_idx] = OfferRecord(fit=self.fit(category))
         self.sales_total += sold
         record.sold += sold
         record.returned += returned
-        if self.owner is None and sold >= 5 and returned / sold > 0.5:
+        if (
+            self.owner is None
+            and record.sold >= DROP_AFTER_SALES
+            and record.returned > 0.5 * record.sold
+        ):
             # Drop goods that mostly come back; the next selection replaces them.
             self.offers = [m for m in self.offers if m != merchant_idx]
+
+    def fit(self, category: int) -> float:
+        """How well a category fits the audience: 0.25 + K x the niche weight on it."""
+        return 0.25 + len(self.niche) * float(self.niche[category])
 
     def end_day(self) -> None:
         """Phase 10: fold today's income into the moving average; count days below reservation."""

@@ -37,7 +37,8 @@ class PeriodStats:
     units_demanded: int = 0
     stockout_units: int = 0
     creator_units: int = 0
-    paid_units: int = 0
+    paid_units: float = 0.0
+    """Units sold owed to paid traffic (each sale counts its impression's paid share)."""
     revenue_yuan: float = 0.0
     """Order value net of take rate and commission, for orders placed in the period."""
     cost_yuan: float = 0.0
@@ -97,6 +98,7 @@ class Merchant(mesa.Agent):
         self.stock = 0
         self.strikes = 0
         self.demand_ema = 0.25 * capacity_units_per_day
+        self.demand_today = 0
         self.own_account = None  # a Creator, when the merchant sells on its own account
         self.provider = None  # a ServiceProvider running that account
         self.cold_start_until = -1
@@ -137,6 +139,9 @@ class Merchant(mesa.Agent):
         return False
 
     def leave(self, status: str) -> None:
+        """Leave the market (``bankrupt`` or ``removed``); counted in the day's exits."""
+        self.model.today.merchant_exits += 1
+        self.model.today.violator_exits += int(self.violator)
         self.status = status
         self.listing = PREPARING
         self.exit_day = self.model.day
@@ -159,13 +164,15 @@ class Merchant(mesa.Agent):
                 self.listing = LIVE
                 self.model.platform.reset_quality_estimate(self)
             else:
+                # Retry on day d + delay: the listing misses exactly relist_delay_days days.
                 self.relist_day = day + self.model.config.platform.governance.relist_delay_days
 
-    def produce(self) -> None:
-        """Produce towards ``stock_cover_days`` of expected demand, within capacity; pay costs."""
+    def produce(self, capacity_multiplier: float = 1.0) -> None:
+        """Produce towards ``stock_cover_days`` of expected demand, within capacity (times
+        ``capacity_multiplier``, below 1 in a shocked region); pay costs."""
         cover = self.model.config.merchants.learning.stock_cover_days
         target = cover * max(self.demand_ema, 1.0)
-        units = int(min(self.capacity, max(0.0, target - self.stock)))
+        units = int(min(self.capacity * capacity_multiplier, max(0.0, target - self.stock)))
         if units > 0:
             cost = units * self.unit_cost_yuan
             self.model.ledger.transfer(self.account, L.OUTSIDE, cost, "production_cost")
@@ -176,7 +183,7 @@ class Merchant(mesa.Agent):
     # phase 6-7: sales -------------------------------------------------------------------------
 
     def record_sales(
-        self, units: int, demanded: int, creator_units: int, paid_units: int, net_revenue: float
+        self, units: int, demanded: int, creator_units: int, paid_units: float, net_revenue: float
     ) -> None:
         p = self.period
         p.units_sold += units
@@ -191,9 +198,7 @@ class Merchant(mesa.Agent):
         self.stock -= units
         self.sales_total += units
         self.revenue_total_yuan += units * self.price_yuan
-        self.demand_ema = ema(
-            self.demand_ema, demanded, self.model.config.merchants.learning.demand_memory_days
-        )
+        self.demand_today += demanded
 
     def record_returns(self, units: int, net_revenue_lost_yuan: float) -> None:
         """Delivered units that came back: their revenue is refunded (the goods are lost)."""
@@ -217,8 +222,11 @@ class Merchant(mesa.Agent):
         * traffic: grow the budget when paid sales earned more margin than they cost, shrink it
           when not.
         """
-        self.period.days += 1
         learning = self.model.config.merchants.learning
+        # Every day, with or without demand, feeds the moving average production follows.
+        self.demand_ema = ema(self.demand_ema, self.demand_today, learning.demand_memory_days)
+        self.demand_today = 0
+        self.period.days += 1
         if self.period.days < learning.review_interval_days:
             return
         p = self.period

@@ -69,7 +69,7 @@ class Platform(mesa.Agent):
 
     def boost(self, merchant: Merchant) -> float:
         """Cold-start boost for a service provider's new client."""
-        if merchant.cold_start_until >= self.model.day:
+        if self.model.day < merchant.cold_start_until:
             return self.model.config.service_providers.cold_start_boost
         return 0.0
 
@@ -107,7 +107,8 @@ class Platform(mesa.Agent):
     ) -> None:
         """Phase 9: the day's reviews, returns and complaints, each (M,) per merchant idx,
         update the Beta estimate (a complaint counts ``complaint_weight`` bad reviews, a
-        return one) and the moving count of complaints that triggers investigations."""
+        return one) and the moving average of daily complaints that triggers investigations.
+        Called every day, with zeros on a day without deliveries, so the average decays."""
         cfg = self.model.config.platform
         n = good_reviews.size
         self.good[:n] += good_reviews
@@ -164,7 +165,8 @@ class Platform(mesa.Agent):
             m = merchants[i]
             if m.listing == LIVE:
                 m.listing = DELISTED
-                m.delisted_until = day + cfg.governance.delist_days
+                # Acted on after the day's trading: off the market for exactly delist_days days.
+                m.delisted_until = day + 1 + cfg.governance.delist_days
                 self.reset_quality_estimate(m)  # it comes back rectified, judged afresh
                 self.counts.delisted += 1
                 self.counts.false_positives += int(not m.violator)
@@ -185,9 +187,10 @@ class Platform(mesa.Agent):
         self.counts.false_positives += int(not merchant.violator)
         if merchant.listing in (LIVE, DELISTED):
             merchant.listing = PREPARING
-            merchant.relist_day = (
-                self.model.day + self.model.config.platform.governance.relist_delay_days
-            )
+            # Acted on after the day's trading: a new listing no sooner than
+            # relist_delay_days full days later, as after an interception.
+            delay = self.model.config.platform.governance.relist_delay_days
+            merchant.relist_day = self.model.day + 1 + delay
             self.counts.banned += 1
         fine = rules.fine_yuan
         self.model.ledger.transfer(merchant.account, L.PLATFORM, fine, "fine")

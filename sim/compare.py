@@ -1,0 +1,205 @@
+"""Comparing policies over many seeds: one comparison -> one folder.
+
+Every policy runs on the same seed indices 0..N-1; run ``i`` of every policy starts from
+``SeedSequence(scenario seed, spawn_key=(i,))``, so seed index ``i`` gives every policy the
+same initial market and the same luck (common random numbers). Runs go to a local process
+pool; each run depends only on its policy and seed index, so the results are the same for
+any number of workers.
+
+A comparison folder holds
+
+* ``runs/<policy>/seed<i>/``: one complete run folder per finished run;
+* ``summary.csv``: a row per run: ``policy``, ``seed_index``, ``status``, ``error``,
+  ``wall_time_s`` and every metric's whole-run value;
+* ``comparison.csv``: ``policy, metric, mean, ci_low, ci_high, n``: 95% t-intervals across
+  seeds;
+* ``differences.csv``: each policy minus the first, paired by seed, with 95% t-intervals;
+* ``comparison.png`` / ``.svg``: the headline metrics per policy with their intervals;
+* ``config.yaml``: the scenario with its policies; ``run.json``: provenance, written last.
+
+A run that fails is recorded with its seed index and error; the others still finish. The
+folder is built under a hidden ``.…partial`` name and renamed when ``run.json`` is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from sim.config import Scenario
+from sim.io import write_csv, write_json, write_text
+from sim.runner import package_versions, simulate, timestamp, unique_folder, write_run_folder
+from sim.scenario import LoadedScenario, dump_yaml
+from sim.stats import CONFIDENCE, comparison_table, paired_differences
+
+CompareProgress = Callable[[int, int, dict], None]
+"""Called with (runs finished, runs in all, the finished run's record)."""
+
+
+@dataclass(frozen=True)
+class RunTask:
+    policy: str
+    seed_index: int
+    config: Scenario
+    resolved: dict
+    folder: Path
+    command: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CompareResult:
+    folder: Path
+    summary: pd.DataFrame
+    failures: list[dict]
+
+
+def run_task(task: RunTask) -> dict:
+    """Run one policy at one seed index and write its run folder; never raises for a failed
+    simulation — the failure is returned as a record."""
+    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    partial = task.folder.parent / f".{task.folder.name}.partial"
+    record = {"policy": task.policy, "seed_index": task.seed_index}
+    try:
+        recorder = simulate(task.config, task.seed_index)
+        wall = time.perf_counter() - t0
+        summary = write_run_folder(
+            partial,
+            task.config,
+            task.resolved,
+            recorder,
+            seed_index=task.seed_index,
+            command=task.command,
+            wall_time_s=wall,
+            started_at=started,
+            extra={"policy": task.policy},
+        )
+        os.replace(partial, task.folder)
+        return {**record, "status": "ok", "error": "", "wall_time_s": wall, **summary}
+    except Exception as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        message = " ".join(f"{type(exc).__name__}: {exc}".split())
+        return {
+            **record,
+            "status": "failed",
+            "error": message,
+            "wall_time_s": time.perf_counter() - t0,
+        }
+
+
+def _execute(tasks: list[RunTask], workers: int, progress: CompareProgress | None) -> list[dict]:
+    records: list[dict] = []
+
+    def done(record: dict) -> None:
+        records.append(record)
+        if progress is not None:
+            progress(len(records), len(tasks), record)
+
+    if workers <= 1:
+        for task in tasks:
+            done(run_task(task))
+        return records
+    # spawn, not fork: the parent may run threads (a progress bar) that fork would copy locked.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(run_task, task) for task in tasks]
+        try:
+            for future in as_completed(futures):
+                done(future.result())
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    return records
+
+
+def compare(
+    scenario: LoadedScenario,
+    policies: dict[str, LoadedScenario],
+    out_root: Path,
+    *,
+    seeds: int,
+    workers: int = 1,
+    command: Sequence[str] | None = None,
+    progress: CompareProgress | None = None,
+) -> CompareResult:
+    """Run every policy on seed indices 0..seeds-1 and write the comparison folder."""
+    from sim.plots import plot_comparison  # matplotlib only when a comparison is drawn
+
+    config = scenario.config
+    command = tuple(command if command is not None else sys.argv)
+    out_root = Path(out_root)
+    out_root.mkdir(parents=True, exist_ok=True)
+    final = unique_folder(out_root, f"{config.name}-compare-{timestamp()}")
+    partial = out_root / f".{final.name}.partial"
+    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    try:
+        partial.mkdir()
+        tasks = []
+        for seed_index in range(seeds):  # seed-major: every policy progresses together
+            for name, loaded in policies.items():
+                folder = partial / "runs" / name / f"seed{seed_index}"
+                folder.parent.mkdir(parents=True, exist_ok=True)
+                tasks.append(
+                    RunTask(name, seed_index, loaded.config, loaded.resolved, folder, command)
+                )
+        records = _execute(tasks, workers, progress)
+        order = {name: i for i, name in enumerate(policies)}
+        records.sort(key=lambda r: (order[r["policy"]], r["seed_index"]))
+        summary = pd.DataFrame(records)
+        write_csv(partial / "summary.csv", summary)
+        ok = summary[summary["status"] == "ok"].drop(columns=["status", "error"])
+        comparison = comparison_table(ok)
+        write_csv(partial / "comparison.csv", comparison)
+        reference = next(iter(policies))
+        write_csv(partial / "differences.csv", paired_differences(ok, reference))
+        write_text(partial / "config.yaml", dump_yaml(scenario.resolved))
+        if not comparison.empty:
+            plot_comparison(
+                pd.read_csv(partial / "comparison.csv"),
+                list(config.output.headline_metrics),
+                partial / "comparison",
+                title=f"{config.name}: {seeds} seed{'s' if seeds != 1 else ''} per policy",
+            )
+        failures = [
+            {"policy": r["policy"], "seed_index": r["seed_index"], "error": r["error"]}
+            for r in records
+            if r["status"] != "ok"
+        ]
+        write_json(
+            partial / "run.json",
+            {
+                "status": "complete" if not failures else "complete with failures",
+                "kind": "comparison",
+                "scenario": config.name,
+                "seed": config.seed,
+                "seeds": seeds,
+                "seed_indices": list(range(seeds)),
+                "policies": {
+                    name: scenario.resolved["policies"].get(name, {}) for name in policies
+                },
+                "reference_policy": reference,
+                "confidence": CONFIDENCE,
+                "workers": workers,
+                "failures": failures,
+                "command": list(command),
+                "started_at": started,
+                "wall_time_s": round(time.perf_counter() - t0, 3),
+                "versions": package_versions(),
+            },
+        )
+        os.replace(partial, final)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return CompareResult(final, summary, failures)

@@ -1,0 +1,141 @@
+"""Platform programs: traffic subsidies, newcomer support and merchant recovery plans.
+
+A program is on from ``start_day`` to ``end_day`` while it has budget left. What it gives:
+
+* a ranking **boost** (log-weight) to the listings of the merchants it serves, or to the content
+  of new creators (newcomer support for creators); the traffic this buys is valued at the CPM
+  price of the extra impressions, ``impressions x (1 - exp(-boost)) x cpm / 1000`` — the
+  traffic revenue the platform forgoes — and charged to the program's budget;
+* for a recovery plan: a shorter payment delay (急速收款), a shipping-insurance payment per
+  returned order (运费险补贴, cash from the platform), and commission-free selling (免佣, the take
+  commission waived is charged to the budget).
+
+When several programs serve the same listing the one with the largest boost applies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.config import NewcomerSupportProgram, ProgramConfig, RecoveryPlanProgram
+
+if TYPE_CHECKING:
+    from sim.agents.merchant import Merchant
+
+NO_PROGRAM = -1
+
+
+@dataclass
+class ProgramState:
+    config: ProgramConfig
+    spent_yuan: float = 0.0
+    spent_today_yuan: float = 0.0
+
+    def is_on(self, day: int) -> bool:
+        return self.config.is_on(day) and self.spent_yuan < self.config.budget_yuan
+
+    def charge(self, amount_yuan: float) -> None:
+        """Spend from the budget (never beyond it)."""
+        amount = min(amount_yuan, self.config.budget_yuan - self.spent_yuan)
+        if amount > 0:
+            self.spent_yuan += amount
+            self.spent_today_yuan += amount
+
+
+@dataclass
+class Programs:
+    """The scenario's programs and what they spent."""
+
+    states: list[ProgramState] = field(default_factory=list)
+    category_names: tuple[str, ...] = ()
+
+    @classmethod
+    def from_config(cls, programs: list[ProgramConfig], category_names: list[str]) -> Programs:
+        return cls([ProgramState(p) for p in programs], tuple(category_names))
+
+    def start_day(self) -> None:
+        for state in self.states:
+            state.spent_today_yuan = 0.0
+
+    @property
+    def spent_today_yuan(self) -> float:
+        return sum(s.spent_today_yuan for s in self.states)
+
+    def _serves_merchant(
+        self, program: ProgramConfig, merchant: Merchant, day: int, shocked_regions: np.ndarray
+    ) -> bool:
+        if isinstance(program, NewcomerSupportProgram):
+            return (
+                program.newcomers == "merchants" and day - merchant.entry_day < program.max_age_days
+            )
+        target = program.target
+        if target.merchant_kinds and merchant.kind not in target.merchant_kinds:
+            return False
+        if target.categories and self.category_names[merchant.category] not in target.categories:
+            return False
+        if isinstance(program, RecoveryPlanProgram) and program.shocked_regions_only:
+            return bool(shocked_regions[merchant.region])
+        return True
+
+    def for_merchants(
+        self, merchants: list[Merchant], day: int, shocked_regions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The program serving each merchant today and its boost: ((m,) int, (m,) float).
+
+        Of several, the one with the largest boost; -1 and 0 where none serves.
+        """
+        program = np.full(len(merchants), NO_PROGRAM, dtype=np.int64)
+        boost = np.zeros(len(merchants))
+        for p, state in enumerate(self.states):
+            cfg = state.config
+            if not state.is_on(day) or (
+                isinstance(cfg, NewcomerSupportProgram) and cfg.newcomers != "merchants"
+            ):
+                continue
+            for i, merchant in enumerate(merchants):
+                if self._serves_merchant(cfg, merchant, day, shocked_regions) and (
+                    program[i] == NO_PROGRAM or cfg.boost > boost[i]
+                ):
+                    program[i] = p
+                    boost[i] = cfg.boost
+        return program, boost
+
+    def for_new_creators(self, entry_day: np.ndarray, day: int) -> tuple[np.ndarray, np.ndarray]:
+        """The newcomer program serving each creator today and its boost, from their entry days
+        ((c,) int) -> ((c,) int, (c,) float)."""
+        program = np.full(entry_day.size, NO_PROGRAM, dtype=np.int64)
+        boost = np.zeros(entry_day.size)
+        for p, state in enumerate(self.states):
+            cfg = state.config
+            if not (isinstance(cfg, NewcomerSupportProgram) and cfg.newcomers == "creators"):
+                continue
+            if not state.is_on(day):
+                continue
+            new = (day - entry_day < cfg.max_age_days) & (cfg.boost > boost)
+            program[new] = p
+            boost[new] = cfg.boost
+        return program, boost
+
+    def recovery(self, p: int) -> RecoveryPlanProgram | None:
+        """Program ``p`` if it is a recovery plan."""
+        if p == NO_PROGRAM:
+            return None
+        cfg = self.states[p].config
+        return cfg if isinstance(cfg, RecoveryPlanProgram) else None
+
+    def charge_traffic(self, program: np.ndarray, value_yuan: np.ndarray) -> None:
+        """Charge each program the value of the traffic it gave: ``program`` (k,) indices
+        (-1 = none), ``value_yuan`` (k,)."""
+        served = program >= 0
+        totals = np.bincount(program[served], value_yuan[served], minlength=len(self.states))
+        for state, amount in zip(self.states, totals, strict=True):
+            state.charge(float(amount))
+
+    def spent_by_kind(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for state in self.states:
+            out[state.config.kind] = out.get(state.config.kind, 0.0) + state.spent_yuan
+        return out

@@ -1,0 +1,72 @@
+"""Statistics across seeds: means with confidence intervals, and paired policy differences.
+
+Runs of different policies at the same seed index share their random numbers (common random
+numbers), so the difference between two policies is best estimated seed by seed: a paired
+t-interval on the per-seed differences, usually far narrower than comparing two separate
+intervals. Intervals use Student's t with n - 1 degrees of freedom (scipy.stats); with one
+seed there is no interval (NaN).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+CONFIDENCE = 0.95
+ID_COLUMNS = ("policy", "seed_index")
+
+
+def mean_ci(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float, float, int]:
+    """Mean, lower and upper bound of its t-interval, and the number of finite values."""
+    x = np.asarray(values, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    n = int(x.size)
+    if n == 0:
+        return float("nan"), float("nan"), float("nan"), 0
+    mean = float(x.mean())
+    if n < 2:
+        return mean, float("nan"), float("nan"), n
+    sem = stats.sem(x)
+    if sem == 0:
+        return mean, mean, mean, n
+    low, high = stats.t.interval(confidence, n - 1, loc=mean, scale=sem)
+    return mean, float(low), float(high), n
+
+
+def metric_columns(summary: pd.DataFrame) -> list[str]:
+    skip = {*ID_COLUMNS, "status", "error", "wall_time_s"}
+    return [c for c in summary.columns if c not in skip]
+
+
+def comparison_table(summary: pd.DataFrame, confidence: float = CONFIDENCE) -> pd.DataFrame:
+    """One row per policy and metric: ``policy, metric, mean, ci_low, ci_high, n`` over seeds.
+
+    ``summary`` has one row per finished run (``policy``, ``seed_index``, metrics).
+    """
+    rows = []
+    for policy, group in summary.groupby("policy", sort=False):
+        for metric in metric_columns(summary):
+            mean, low, high, n = mean_ci(group[metric].to_numpy(), confidence)
+            rows.append((policy, metric, mean, low, high, n))
+    return pd.DataFrame(rows, columns=["policy", "metric", "mean", "ci_low", "ci_high", "n"])
+
+
+def paired_differences(
+    summary: pd.DataFrame, reference: str, confidence: float = CONFIDENCE
+) -> pd.DataFrame:
+    """Each other policy minus ``reference``, seed by seed: ``policy, reference, metric,
+    mean_difference, ci_low, ci_high, n`` (n = seeds where both runs finished)."""
+    ref = summary[summary["policy"] == reference].set_index("seed_index")
+    rows = []
+    for policy, group in summary.groupby("policy", sort=False):
+        if policy == reference:
+            continue
+        other = group.set_index("seed_index")
+        common = other.index.intersection(ref.index)
+        for metric in metric_columns(summary):
+            diff = other.loc[common, metric].to_numpy() - ref.loc[common, metric].to_numpy()
+            mean, low, high, n = mean_ci(diff, confidence)
+            rows.append((policy, reference, metric, mean, low, high, n))
+    columns = ["policy", "reference", "metric", "mean_difference", "ci_low", "ci_high", "n"]
+    return pd.DataFrame(rows, columns=columns)

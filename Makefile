@@ -22,6 +22,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# Benchmarks are not part of the tests: they write BENCHMARKS.md (about 10 minutes).
+bench: $(STAMP)
+	$(BIN)/zhongcao bench --consumers 100000 --consumers 1000000 --consumers 10000000 --mesa --out BENCHMARKS.md
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -22,6 +22,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from sim.resources import ResourceError, check_fits
+from sim.results import ResultsError
 from sim.scenario import ScenarioError, load_scenario
 
 app = typer.Typer(
@@ -35,7 +37,13 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)  # one problem, one 
 
 EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
 
+
+class BadInput(Exception):
+    """Input the command cannot use (exit code 2)."""
+
+
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)]
+NoPlotOpt = Annotated[bool, typer.Option("--no-plot", help="Skip the default figures.")]
 SetOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -53,6 +61,9 @@ def handled():
         yield
     except ScenarioError as exc:
         err.print(exc.render(), markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except (BadInput, ResultsError, ResourceError) as exc:
+        err.print(f"error: {exc}", markup=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except KeyboardInterrupt:
         err.print("interrupted: no results were written", markup=False)
@@ -86,6 +97,7 @@ def run(
     consumers: Annotated[int | None, typer.Option(help="Number of consumers.")] = None,
     set_: SetOpt = None,
     out: Annotated[Path, typer.Option(help="Folder for results.")] = Path("results"),
+    no_plot: NoPlotOpt = False,
 ) -> None:
     """Run a scenario once; print the results folder as the last line."""
     from sim.runner import run_scenario
@@ -97,6 +109,7 @@ def run(
     with handled():
         loaded = load_scenario(scenario, overrides)
         cfg = loaded.config
+        check_fits(cfg)
         with progress_bar(f"{cfg.name} ({cfg.population.consumers:,} consumers)") as bar:
             task = bar.add_task(
                 f"{cfg.name} ({cfg.population.consumers:,} consumers)", total=cfg.steps
@@ -106,6 +119,7 @@ def run(
                 out,
                 command=["zhongcao", *sys.argv[1:]],
                 progress=lambda done, total: bar.update(task, completed=done),
+                plot=not no_plot,
             )
         s = result.summary
         typer.echo(
@@ -133,9 +147,11 @@ def compare(
     consumers: Annotated[int | None, typer.Option(help="Number of consumers.")] = None,
     set_: SetOpt = None,
     out: Annotated[Path, typer.Option(help="Folder for results.")] = Path("results"),
+    no_plot: NoPlotOpt = False,
 ) -> None:
-    """Run each policy of a scenario on the same seeds; write confidence intervals and a
-    figure; print the comparison folder as the last line (exit 1 if any run failed)."""
+    """Run each policy of a scenario on the same seeds; write confidence intervals, figures
+    and report.html; print the comparison folder as the last line (exit 1 if any run
+    failed)."""
     import os
 
     from sim.compare import compare as run_comparison
@@ -150,6 +166,8 @@ def compare(
         policies = load_policies(scenario, overrides, policy or [])
         total = seeds * len(policies)
         n_workers = workers or min(os.cpu_count() or 1, total)
+        for policy_config in policies.values():
+            check_fits(policy_config.config, copies=n_workers)
         label = f"{base.config.name}: {len(policies)} policies x {seeds} seeds"
         with progress_bar(label) as bar:
             task = bar.add_task(label, total=total)
@@ -161,6 +179,7 @@ def compare(
                 workers=n_workers,
                 command=["zhongcao", *sys.argv[1:]],
                 progress=lambda done, _total, _record: bar.update(task, completed=done),
+                plot=not no_plot,
             )
         _print_comparison(result.folder, base.config.output.headline_metrics)
         for failure in result.failures:
@@ -189,12 +208,152 @@ def _print_comparison(folder: Path, metrics: list[str]) -> None:
 
 
 @app.command()
+def plot(
+    folder: Annotated[Path, typer.Argument(help="A run or comparison folder.", show_default=False)],
+    kind: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--kind",
+            help="Kind of figure (repeatable; default: every kind that fits).",
+            show_default=False,
+        ),
+    ] = None,
+    metric: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metric",
+            help="Metric for timeseries and compare (repeatable; default: "
+            "the scenario's headline metrics).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Draw figures from a results folder into FOLDER/figures (a comparison also gets
+    report.html); print the figures folder as the last line."""
+    from sim.plots import KINDS, draw, folder_kind, kinds_for
+    from sim.results import ComparisonResults, open_results
+
+    with handled():
+        results = open_results(folder)
+        fitting = kinds_for(results)
+        problems = []
+        for name in kind or []:
+            if name not in KINDS:
+                problems.append(f"unknown kind {name!r}; kinds: {', '.join(KINDS)}")
+            elif name not in fitting:
+                problems.append(
+                    f"kind {name!r} does not fit a {folder_kind(results)} folder; kinds that "
+                    f"fit: {', '.join(fitting)}"
+                )
+        available = results.metrics
+        for name in metric or []:
+            if name not in available:
+                problems.append(
+                    f"unknown metric {name!r}; metrics in this folder: {', '.join(available)}"
+                )
+        if problems:
+            raise BadInput(f"{folder}: " + "; ".join(problems))
+        kinds = list(dict.fromkeys(kind or fitting))
+        metrics = list(
+            dict.fromkeys(metric or [m for m in results.headline_metrics if m in available])
+        )
+        out = folder / "figures"
+        figures = draw(results, kinds, metrics or available[:6], out)
+        for figure in figures:
+            for path in figure.paths:
+                typer.echo(str(path))
+        if isinstance(results, ComparisonResults) and set(kinds) == set(fitting):
+            from sim.report import write_report
+
+            typer.echo(str(write_report(results, figures, folder / "report.html")))
+        typer.echo(str(out))
+
+
+@app.command()
+def bench(
+    consumers: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--consumers",
+            min=1,
+            help="Population size (repeatable; default 100,000 and 1,000,000).",
+            show_default=False,
+        ),
+    ] = None,
+    steps: Annotated[int, typer.Option(min=1, help="Timed steps per size.")] = 5,
+    warmup: Annotated[int, typer.Option(min=0, help="Untimed steps before timing.")] = 3,
+    scenario: Annotated[Path, typer.Option(help="Scenario whose market is built.")] = Path(
+        "scenarios/large.yaml"
+    ),
+    engine: Annotated[
+        str | None, typer.Option(help="Consumer kernel engine: numba or numpy.")
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option(min=1, help="Threads for the numba engine.")
+    ] = None,
+    mesa: Annotated[
+        bool, typer.Option(help="Also time idiomatic Mesa at 100,000 consumers.")
+    ] = False,
+    json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per size.")] = False,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the table as Markdown (BENCHMARKS.md).")
+    ] = None,
+) -> None:
+    """Time full model steps and measure memory at each size (each in a fresh process)."""
+    import datetime as dt
+    import json
+
+    from sim.bench import machine, markdown, measure_isolated, write_markdown
+
+    sizes = consumers or [100_000, 1_000_000]
+    with handled():
+        load_scenario(scenario)  # bad input before any work
+        rows = []
+        for size in sizes:
+            row = measure_isolated(
+                scenario=str(scenario), consumers=size, steps=steps, warmup=warmup,
+                engine=engine, threads=threads,
+            )  # fmt: skip
+            rows.append(row)
+            if json_lines:
+                typer.echo(json.dumps(row))
+            else:
+                typer.echo(
+                    f"{size:>12,} consumers: {row['seconds_per_step']:.3f} s/step, "
+                    f"{row['consumer_steps_per_s']:,} consumer-steps/s, build {row['build_s']:.1f} s, "
+                    f"peak {row['peak_rss_mb']:,.0f} MB ({row['bytes_per_consumer']:.0f} B/consumer)"
+                )
+        ratio = None
+        if mesa:
+            from sim.reference_mesa import speed_ratio
+
+            ratio = speed_ratio(100_000, str(scenario))
+            if json_lines:
+                typer.echo(json.dumps({"mesa": ratio}))
+            else:
+                typer.echo(
+                    f"Mesa reference at {ratio['consumers']:,} consumers: {ratio['mesa_s']:.2f} s, "
+                    f"vectorised {ratio['vectorised_s']:.3f} s, ratio {ratio['ratio']:.0f}x"
+                )
+        if out is not None:
+            date = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+            command = "zhongcao " + " ".join(sys.argv[1:])
+            write_markdown(out, markdown(rows, ratio, machine(), date, command))
+            typer.echo(str(out))
+
+
+@app.command()
 def validate(scenario: ScenarioArg, set_: SetOpt = None) -> None:
-    """Check a scenario file; list every problem (exit 2) or say it is valid."""
+    """Check a scenario file and its policies; list every problem (exit 2) or say it is
+    valid."""
+    from sim.scenario import load_policies
+
     with handled():
         loaded = load_scenario(scenario, list(set_ or []))
+        policies = load_policies(scenario, list(set_ or []))
         files = " <- ".join(str(p) for p in reversed(loaded.files))
-        typer.echo(f"{scenario}: valid ({files}; sha256 {loaded.sha256[:12]})")
+        names = ", ".join(policies)
+        typer.echo(f"{scenario}: valid ({files}; policies: {names}; sha256 {loaded.sha256[:12]})")
 
 
 def main() -> None:

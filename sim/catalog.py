@@ -24,7 +24,7 @@ class Listings:
     true_quality: np.ndarray  # (L,) float32, hidden from consumers until delivery
     violator: np.ndarray  # (L,) bool, hidden
     est_quality: np.ndarray  # (L,) float32, the platform's estimate
-    popularity: np.ndarray  # (L,) float32, recent units sold per day
+    popularity: np.ndarray  # (L,) float32, recent units sold per day over the listings' mean
     commission_rate: np.ndarray  # (L,) float32, offered to creators
     take_rate: np.ndarray  # (L,) float32
     paid_boost: np.ndarray  # (L,) float32, log-weight bought as traffic today (0 = none)
@@ -34,8 +34,9 @@ class Listings:
     unit_cost_yuan: np.ndarray  # (L,) float64
     kind: np.ndarray  # (L,) int64 index into MERCHANT_KINDS
     own_account: np.ndarray  # (L,) int64 creator idx of the merchant's own account, or -1
-    program: np.ndarray  # (L,) int64 program serving the listing today, or -1
+    program: np.ndarray  # (L,) int64 program whose boost the listing gets today, or -1
     program_boost: np.ndarray  # (L,) float64 the part of ``boost`` that program gives
+    recovery_program: np.ndarray  # (L,) int64 recovery plan whose terms apply, or -1
     waived_take_rate: np.ndarray  # (L,) float32 take rate waived by a commission-free program
     merchant_to_listing: np.ndarray  # (M,) int64
 

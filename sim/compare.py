@@ -14,7 +14,8 @@ A comparison folder holds
 * ``comparison.csv``: ``policy, metric, mean, ci_low, ci_high, n``: 95% t-intervals across
   seeds;
 * ``differences.csv``: each policy minus the first, paired by seed, with 95% t-intervals;
-* ``comparison.png`` / ``.svg``: the headline metrics per policy with their intervals;
+* ``figures/``: every figure that fits a comparison (PNG and SVG), ``report.html``: one
+  self-contained page with the scenario, the policies, the tables and every figure;
 * ``config.yaml``: the scenario with its policies; ``run.json``: provenance, written last.
 
 A run that fails is recorded with its seed index and error; the others still finish. The
@@ -38,7 +39,14 @@ import pandas as pd
 
 from sim.config import Scenario
 from sim.io import write_csv, write_json, write_text
-from sim.runner import package_versions, simulate, timestamp, unique_folder, write_run_folder
+from sim.runner import (
+    FIGURES,
+    package_versions,
+    simulate,
+    timestamp,
+    unique_folder,
+    write_run_folder,
+)
 from sim.scenario import LoadedScenario, dump_yaml
 from sim.stats import CONFIDENCE, comparison_table, paired_differences
 
@@ -54,6 +62,8 @@ class RunTask:
     resolved: dict
     folder: Path
     command: tuple[str, ...]
+    threads: int = 1
+    """Threads for the run's consumer kernel: the machine's CPUs shared among the workers."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +81,7 @@ def run_task(task: RunTask) -> dict:
     partial = task.folder.parent / f".{task.folder.name}.partial"
     record = {"policy": task.policy, "seed_index": task.seed_index}
     try:
-        recorder = simulate(task.config, task.seed_index)
+        recorder = simulate(task.config, task.seed_index, threads=task.threads)
         wall = time.perf_counter() - t0
         summary = write_run_folder(
             partial,
@@ -122,6 +132,17 @@ def _execute(tasks: list[RunTask], workers: int, progress: CompareProgress | Non
     return records
 
 
+def draw_comparison(folder: Path, info: dict) -> Path:
+    """Every figure that fits a comparison, from its files, and report.html."""
+    from sim.plots import draw, kinds_for  # matplotlib only when figures are drawn
+    from sim.report import write_report
+    from sim.results import read_results
+
+    results = read_results(folder, info)
+    figures = draw(results, kinds_for(results), results.headline_metrics, folder / FIGURES)
+    return write_report(results, figures, folder / "report.html")
+
+
 def compare(
     scenario: LoadedScenario,
     policies: dict[str, LoadedScenario],
@@ -131,10 +152,10 @@ def compare(
     workers: int = 1,
     command: Sequence[str] | None = None,
     progress: CompareProgress | None = None,
+    plot: bool = True,
 ) -> CompareResult:
-    """Run every policy on seed indices 0..seeds-1 and write the comparison folder."""
-    from sim.plots import plot_comparison  # matplotlib only when a comparison is drawn
-
+    """Run every policy on seed indices 0..seeds-1 and write the comparison folder (with its
+    figures and report.html unless ``plot`` is False)."""
     config = scenario.config
     command = tuple(command if command is not None else sys.argv)
     out_root = Path(out_root)
@@ -146,12 +167,15 @@ def compare(
     try:
         partial.mkdir()
         tasks = []
+        threads = max(1, (os.cpu_count() or 1) // max(workers, 1))
         for seed_index in range(seeds):  # seed-major: every policy progresses together
             for name, loaded in policies.items():
                 folder = partial / "runs" / name / f"seed{seed_index}"
                 folder.parent.mkdir(parents=True, exist_ok=True)
                 tasks.append(
-                    RunTask(name, seed_index, loaded.config, loaded.resolved, folder, command)
+                    RunTask(
+                        name, seed_index, loaded.config, loaded.resolved, folder, command, threads
+                    )
                 )
         records = _execute(tasks, workers, progress)
         order = {name: i for i, name in enumerate(policies)}
@@ -164,40 +188,31 @@ def compare(
         reference = next(iter(policies))
         write_csv(partial / "differences.csv", paired_differences(ok, reference))
         write_text(partial / "config.yaml", dump_yaml(scenario.resolved))
-        if not comparison.empty:
-            plot_comparison(
-                pd.read_csv(partial / "comparison.csv"),
-                list(config.output.headline_metrics),
-                partial / "comparison",
-                title=f"{config.name}: {seeds} seed{'s' if seeds != 1 else ''} per policy",
-            )
         failures = [
             {"policy": r["policy"], "seed_index": r["seed_index"], "error": r["error"]}
             for r in records
             if r["status"] != "ok"
         ]
-        write_json(
-            partial / "run.json",
-            {
-                "status": "complete" if not failures else "complete with failures",
-                "kind": "comparison",
-                "scenario": config.name,
-                "seed": config.seed,
-                "seeds": seeds,
-                "seed_indices": list(range(seeds)),
-                "policies": {
-                    name: scenario.resolved["policies"].get(name, {}) for name in policies
-                },
-                "reference_policy": reference,
-                "confidence": CONFIDENCE,
-                "workers": workers,
-                "failures": failures,
-                "command": list(command),
-                "started_at": started,
-                "wall_time_s": round(time.perf_counter() - t0, 3),
-                "versions": package_versions(),
-            },
-        )
+        info = {
+            "status": "complete" if not failures else "complete with failures",
+            "kind": "comparison",
+            "scenario": config.name,
+            "seed": config.seed,
+            "seeds": seeds,
+            "seed_indices": list(range(seeds)),
+            "policies": {name: scenario.resolved["policies"].get(name, {}) for name in policies},
+            "reference_policy": reference,
+            "confidence": CONFIDENCE,
+            "workers": workers,
+            "failures": failures,
+            "command": list(command),
+            "started_at": started,
+            "versions": package_versions(),
+        }
+        if plot and not ok.empty:
+            draw_comparison(partial, info)
+        info["wall_time_s"] = round(time.perf_counter() - t0, 3)
+        write_json(partial / "run.json", info)
         os.replace(partial, final)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)

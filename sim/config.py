@@ -564,10 +564,15 @@ class InterestQualityRecommender(Strict):
     )
     quality_weight: float = _f("Log-weight per unit of estimated quality above 0.5.", ge=0, le=100)
     popularity_weight: float = _f(
-        "Log-weight per unit of log(1 + recent daily sales).", ge=0, le=100
+        "Log-weight per unit of log(1 + recent daily sales over the average listing's).",
+        ge=0,
+        le=100,
     )
     paid_weight: float = _f(
-        "Log-weight for an item whose merchant buys traffic today.", ge=0, le=100
+        "Multiplier of the log-weight bought as traffic (1: a budget buys about budget / CPM x "
+        "1000 extra impressions).",
+        ge=0,
+        le=100,
     )
     boost_weight: float = _f("Multiplier of program and cold-start boosts.", ge=0, le=100)
 
@@ -581,12 +586,16 @@ class ShelfRankingConfig(Strict):
     quality_weight: float = _f(
         "Log-weight per unit of estimated quality above 0.5 in search and mall.", ge=0, le=100
     )
-    sales_weight: float = _f("Log-weight per unit of log(1 + recent daily sales).", ge=0, le=100)
+    sales_weight: float = _f(
+        "Log-weight per unit of log(1 + recent daily sales over the average listing's).",
+        ge=0,
+        le=100,
+    )
     price_weight: float = _f(
         "Log-weight lost per unit of log(price / reference price).", ge=0, le=100
     )
     paid_weight: float = _f(
-        "Log-weight for a listing whose merchant buys traffic today.", ge=0, le=100
+        "Multiplier of the log-weight bought as traffic, in search and the mall.", ge=0, le=100
     )
     loyalty_prob: Prob = _f(
         "Chance a remembered merchant's listing is the first result on a matching need."
@@ -763,8 +772,9 @@ class ProgramBase(DatedConfig):
         le=1e13,
     )
     boost: float = _f(
-        "Ranking boost (log-weight) given to what the program serves, in the feed, live rooms, "
-        "search and the mall (0 = none).",
+        "Ranking boost (log-weight) given to what the program serves: a merchant's listing in "
+        "the feed, live rooms, search and the mall; a new creator's content in the feed and "
+        "live rooms (0 = none).",
         ge=0,
         le=20,
     )
@@ -784,8 +794,8 @@ class NewcomerSupportProgram(ProgramBase):
     )
     newcomers: Literal["creators", "merchants"] = _f("Who the program supports.")
     max_age_days: int = _f(
-        "A creator or merchant counts as new for this many days after it arrived (those present "
-        "at the start arrived on day 0).",
+        "A creator or merchant that arrived after the start counts as new for this many days "
+        "(those present on day 0 never do; for creators, only independent ones).",
         ge=1,
         le=3650,
     )

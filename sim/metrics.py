@@ -296,9 +296,9 @@ def _m_exits(m):
     "merchant_profit_yuan",
     "yuan",
     """Change of all merchants' cash that day, less starting capital put in by entrants:
-    payouts received (and shipping insurance) minus production, overheads, traffic, service
-    fees and fines. Cash-based: a sale counts when it is paid out, after delivery and the
-    payment delay.""",
+    payouts received, shipping insurance and their own accounts' content income, minus
+    production, overheads, traffic, service fees and fines. Cash-based: a sale counts when it
+    is paid out, after delivery and the payment delay.""",
 )
 def _m_profit(m):
     return m.today.merchant_profit_honest_yuan + m.today.merchant_profit_violator_yuan

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import mesa
@@ -16,25 +17,30 @@ from sim.arrays import ema
 from sim.catalog import Content, Listings
 from sim.config import CHANNELS, INDEPENDENT_CREATOR_KINDS, MERCHANT_KINDS, Scenario
 from sim.events import DayConditions, conditions_on
+from sim.kernels.consumer_day import (
+    Chunk,
+    Rules,
+    Sampler,
+    Tables,
+    choose_engine,
+    run_chunks,
+)
 from sim.kernels.content import produce_content
 from sim.kernels.experience import dissatisfaction_probability, draw_outcomes, update_trust
-from sim.kernels.matching import FOLLOW, ConsumerBlock, DayOffer, MatchRules, match_block
-from sim.kernels.purchase import (
-    OfferTerms,
-    PurchaseCoefficients,
-    decide_purchases,
-    ration,
-)
+from sim.kernels.matching import FOLLOW
+from sim.kernels.purchase import ration
 from sim.kernels.sampling import index_by_category
 from sim.ledger import Ledger
 from sim.network import build_follow_graph
 from sim.orders import AWAITING_PAYOUT, IN_TRANSIT, BuyerHistory, ColumnTable
 from sim.population import NO_NEED, build_population
 from sim.programs import Programs
-from sim.recommenders import score_items
+from sim.recommenders import interest_exponent, score_items
 from sim.rng import Streams, run_seed
 
 N_CHANNELS = len(CHANNELS)
+CHUNK_CONSUMERS = 1 << 16
+"""Consumers per kernel call: bounds memory; results do not depend on it."""
 INTENT_DTYPES = {
     "consumer": np.int64,
     "listing": np.int64,
@@ -59,41 +65,6 @@ class BoughtShares:
     item_creator_program: np.ndarray
     shelf_paid: np.ndarray
     shelf_program: np.ndarray
-
-
-@dataclass
-class BoughtImpressions:
-    """Impressions bought by paid traffic (per listing) and given by programs (per listing and
-    per content item), summed over the day's impressions as shares."""
-
-    paid: np.ndarray  # (L,)
-    listing_program: np.ndarray  # (L,)
-    item_program: np.ndarray  # (I,)
-
-    @classmethod
-    def zeros(cls, n_listings: int, n_items: int) -> BoughtImpressions:
-        return cls(np.zeros(n_listings), np.zeros(n_listings), np.zeros(n_items))
-
-    def add(self, imp, shares: BoughtShares) -> np.ndarray:
-        """Add a block's impressions; return each one's paid share. The following feed is
-        organic: nothing in it is bought."""
-        content = (imp.item >= 0) & (imp.channel != FOLLOW)
-        shelf = imp.item < 0
-        item = np.where(content, imp.item, 0)
-        paid = np.zeros(imp.item.size)
-        program = np.zeros(imp.item.size)
-        if shares.item_paid.size:
-            paid[content] = shares.item_paid[item[content]]
-            program[content] = shares.item_listing_program[item[content]]
-            creator_program = shares.item_creator_program[item[content]]
-            self.item_program += np.bincount(
-                item[content], creator_program, minlength=self.item_program.size
-            )
-        paid[shelf] = shares.shelf_paid[imp.listing[shelf]]
-        program[shelf] = shares.shelf_program[imp.listing[shelf]]
-        self.paid += np.bincount(imp.listing, paid, minlength=self.paid.size)
-        self.listing_program += np.bincount(imp.listing, program, minlength=self.paid.size)
-        return paid
 
 
 @dataclass
@@ -124,6 +95,10 @@ class DayStats:
     creator_exits: int = 0
     follows_gained: int = 0
     follows_lost: int = 0
+    listing_impressions: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Impressions per listing today, over all channels."""
+    active: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    """(n,) which consumers opened the app today."""
     merchant_profit_honest_yuan: float = 0.0
     merchant_profit_violator_yuan: float = 0.0
     violator_exits: int = 0
@@ -131,8 +106,15 @@ class DayStats:
         default_factory=lambda: np.zeros(len(MERCHANT_KINDS), dtype=np.int64)
     )
     merchant_margin_yuan: float = 0.0
-    program_traffic_value_yuan: float = 0.0
     """Merchants' sales net of take rate and commission, less unit costs and traffic fees."""
+    program_traffic_value_yuan: float = 0.0
+    """The traffic programs gave today, valued at CPM."""
+
+
+def relative(values: np.ndarray) -> np.ndarray:
+    """Values over their mean (0 where the mean is 0): popularity the same in any market size."""
+    mean = float(values.mean()) if values.size else 0.0
+    return values / mean if mean > 0 else np.zeros_like(values)
 
 
 class MarketModel(mesa.Model):
@@ -142,10 +124,21 @@ class MarketModel(mesa.Model):
 
     ``seed`` is the root seed (default: the scenario's); ``seed_index`` picks the run in a sweep
     (:func:`sim.rng.run_seed`), so ``MarketModel(config)`` is run 0 of ``config.seed``.
+    ``engine`` (``"numpy"`` or ``"numba"``) and ``threads`` choose how the consumer kernel runs;
+    they change the speed, never the results (default: numba when installed, one thread per
+    CPU; the environment variables ZHONGCAO_ENGINE and ZHONGCAO_THREADS set other defaults).
     """
 
-    def __init__(self, config: Scenario, seed: int | None = None, seed_index: int = 0):
+    def __init__(
+        self,
+        config: Scenario,
+        seed: int | None = None,
+        seed_index: int = 0,
+        engine: str | None = None,
+        threads: int | None = None,
+    ):
         root = config.seed if seed is None else seed
+        self.engine, self.threads = choose_engine(engine, threads)
         streams = Streams(run_seed(root, seed_index))
         super().__init__(seed=streams.seed_int("mesa"))
         self.config = config
@@ -172,18 +165,25 @@ class MarketModel(mesa.Model):
         self.merchant_overhead_ema = 0.0
         self.units_sold_today = np.zeros(0)
         self.content_impressions = np.zeros(0, dtype=np.int64)  # per creator, today
-        self.bought = BoughtImpressions.zeros(0, 0)  # impressions paid traffic and programs bought
+        # Today's impressions bought by paid traffic (per listing) and given by programs (per
+        # listing and per content item), as sums of shares.
+        self.bought_paid = np.zeros(0)
+        self.bought_listing_program = np.zeros(0)
+        self.bought_item_program = np.zeros(0)
         self.programs = Programs.from_config(config.programs, self.category_names)
         self.merchant_program = np.zeros(0, dtype=np.int64)  # program serving each merchant today
         self.metrics: dict[str, float] = {}
+        self.phase_seconds: dict[str, float] = {}
+        """Wall time spent in each phase since the model was built."""
 
-        build = streams.generator("build")
         self.platform = Platform(self)
-        self.population = build_population(config, config.population.consumers, build)
+        self.population = build_population(
+            config, config.population.consumers, streams, interest_exponent(config)
+        )
         for _ in range(config.population.merchants):
-            self._new_merchant(build, initial=True)
+            self._new_merchant(initial=True)
         for _ in range(config.population.creators):
-            self._new_creator(build)
+            self._new_creator()
         self.mcns = [Mcn(self, idx=i) for i in range(config.population.mcns)]
         self.providers = [
             ServiceProvider(self, idx=i) for i in range(config.population.service_providers)
@@ -191,7 +191,7 @@ class MarketModel(mesa.Model):
         # Heavy-tailed popularity: the kind's weight times a log-normal factor.
         weights = np.array(
             [c.popularity_weight for c in self._creator_kind_cfgs()]
-        ) * build.lognormal(0.0, 1.0, len(self.creators))
+        ) * streams.generator("follows.popularity").lognormal(0.0, 1.0, len(self.creators))
         self.follows = build_follow_graph(
             self.population.interest,
             np.array([c.main_category for c in self.creators], dtype=np.int64),
@@ -199,7 +199,7 @@ class MarketModel(mesa.Model):
             config.consumers.initial_follows_mean,
             config.consumers.max_follows,
             config.consumers.initial_creator_trust,
-            build,
+            streams.generator("follows"),
         )
         self.follows.ensure_creators(len(self.creators))
 
@@ -211,7 +211,10 @@ class MarketModel(mesa.Model):
         kinds = self.config.creators.kinds
         return [kinds[c.kind] for c in self.creators]
 
-    def _new_merchant(self, rng: np.random.Generator, initial: bool) -> Merchant:
+    def _new_merchant(self, initial: bool) -> Merchant:
+        """A merchant drawn from its own stream (keyed by its index), so that what one
+        merchant is does not depend on how others were drawn."""
+        rng = self.streams.generator("merchant", len(self.merchants))
         cfg = self.config.merchants
         kinds = list(cfg.kinds)
         shares = np.array([cfg.kinds[k].share for k in kinds])
@@ -298,7 +301,9 @@ class MarketModel(mesa.Model):
             self.follows.ensure_creators(len(self.creators))
         return creator
 
-    def _new_creator(self, rng: np.random.Generator) -> Creator:
+    def _new_creator(self) -> Creator:
+        """An independent creator drawn from its own stream (keyed by its index)."""
+        rng = self.streams.generator("creator", len(self.creators))
         cfg = self.config.creators
         kinds = list(INDEPENDENT_CREATOR_KINDS)
         shares = np.array([cfg.kinds[k].share for k in kinds])
@@ -375,26 +380,39 @@ class MarketModel(mesa.Model):
         cash_before = self._merchant_cash()
         n_before = cash_before.size
 
-        self.conditions = self._phase_events(day)
-        self._phase_entry_exit(day)
-        self.listings = self._phase_listing()
-        self.content = self._phase_content(self.listings)
-        intents, follow_events = self._phase_matching_and_intents(self.listings, self.content)
-        orders = self._phase_purchase(intents, self.listings)
-        self._phase_settlement(orders, self.listings, self.content)
-        self._apply_follow_events(follow_events)
-        feedback = self._phase_delivery(day)
-        self._phase_governance(day, feedback)
-        self._phase_learning()
-        # Merchants' profit: change of cash, less the starting capital entrants brought.
+        timed = self._timed
+        self.conditions = timed("events", self._phase_events, day)
+        timed("entry_exit", self._phase_entry_exit, day)
+        self.listings = timed("listing", self._phase_listing)
+        self.content = timed("content", self._phase_content, self.listings)
+        intents, follow_events = timed(
+            "matching_purchase", self._phase_matching_and_intents, self.listings, self.content
+        )
+        orders = timed("purchase", self._phase_purchase, intents, self.listings)
+        timed("settlement", self._phase_settlement, orders, self.listings, self.content)
+        timed("settlement", self._apply_follow_events, follow_events)
+        feedback = timed("delivery", self._phase_delivery, day)
+        timed("governance", self._phase_governance, day, feedback)
+        timed("learning", self._phase_learning)
+        timed("record", self._merchant_profit, cash_before, n_before)
+        timed("record", self._phase_record, day)
+        self.day += 1
+
+    def _timed(self, phase: str, fn, *args):
+        """Run one phase and add its wall time to :attr:`phase_seconds` (for the benchmark)."""
+        start = time.perf_counter()
+        result = fn(*args)
+        self.phase_seconds[phase] = self.phase_seconds.get(phase, 0.0) + time.perf_counter() - start
+        return result
+
+    def _merchant_profit(self, cash_before: np.ndarray, n_before: int) -> None:
+        """Merchants' profit today: change of cash, less the starting capital entrants brought."""
         cash = self._merchant_cash()
         profit = cash - np.r_[cash_before, np.zeros(cash.size - n_before)]
         profit[n_before:] -= [m.initial_cash_yuan for m in self.merchants[n_before:]]
         violator = np.array([m.violator for m in self.merchants], dtype=bool)
         self.today.merchant_profit_honest_yuan = float(profit[~violator].sum())
         self.today.merchant_profit_violator_yuan = float(profit[violator].sum())
-        self._phase_record(day)
-        self.day += 1
 
     # 1 -----------------------------------------------------------------------------------------
 
@@ -439,9 +457,9 @@ class MarketModel(mesa.Model):
             * np.clip(income_ratio / 2, 0, 3)
         )
         for _ in range(n_merchants):
-            self._new_merchant(rng, initial=False)
+            self._new_merchant(initial=False)
         for _ in range(n_creators):
-            self._new_creator(rng)
+            self._new_creator()
         self.today.merchant_entries += int(n_merchants)
         self.today.creator_entries += int(n_creators)
 
@@ -457,19 +475,21 @@ class MarketModel(mesa.Model):
             )
         for provider in self.providers:
             provider.collect_fees()
-        # Programs serving each merchant today: boosts, waived take rates, payment delays.
-        program, program_boost = self.programs.for_merchants(merchants, self.day, shocked)
+        # Programs serving each merchant today: boosts, and a recovery plan's terms (waived
+        # take rate, payment delay, shipping insurance).
+        service = self.programs.for_merchants(merchants, self.day, shocked)
         self.merchant_program = np.full(len(self.merchants), -1, dtype=np.int64)
-        self.merchant_program[[m.idx for m in merchants]] = program
+        self.merchant_program[[m.idx for m in merchants]] = service.recovery_program
         live_mask = np.array([m.listing == LIVE for m in merchants], dtype=bool)
         live = [m for m in merchants if m.listing == LIVE]
-        program, program_boost = program[live_mask], program_boost[live_mask]
+        program, program_boost = service.boost_program[live_mask], service.boost[live_mask]
+        recovery = service.recovery_program[live_mask]
         idx = np.array([m.idx for m in live], dtype=np.int64)
         merchant_to_listing = np.full(len(self.merchants), -1, dtype=np.int64)
         merchant_to_listing[idx] = np.arange(idx.size)
         platform = self.platform
         take_rate = np.array([platform.take_rate_for(m) for m in live], dtype=np.float64)
-        free = np.array([self._commission_free(p) for p in program], dtype=bool)
+        free = np.array([self._commission_free(p) for p in recovery], dtype=bool)
         waived = np.where(free, take_rate, 0.0)
         take_rate = take_rate - waived
         return Listings(
@@ -480,7 +500,7 @@ class MarketModel(mesa.Model):
             true_quality=np.array([m.true_quality for m in live], dtype=np.float32),
             violator=np.array([m.violator for m in live], dtype=bool),
             est_quality=platform.est_quality(idx),
-            popularity=platform.popularity[idx].astype(np.float32),
+            popularity=relative(platform.popularity[idx]).astype(np.float32),
             # A commission can never exceed what the take rate leaves of the price.
             commission_rate=np.minimum(
                 np.array([m.commission_rate for m in live]), 1.0 - take_rate
@@ -498,6 +518,7 @@ class MarketModel(mesa.Model):
             ),
             program=program,
             program_boost=program_boost,
+            recovery_program=recovery,
             waived_take_rate=waived.astype(np.float32),
             merchant_to_listing=merchant_to_listing,
         )
@@ -540,7 +561,9 @@ class MarketModel(mesa.Model):
         )
         creator_idx = np.array([c.idx for c in creators], dtype=np.int64)
         program, boost = self.programs.for_new_creators(
-            np.array([c.entry_day for c in creators], dtype=np.int64), self.day
+            np.array([c.entry_day for c in creators], dtype=np.int64),
+            np.array([c.independent for c in creators], dtype=bool),
+            self.day,
         )
         return Content.from_items(
             creator_idx[items.creator_row],
@@ -552,9 +575,9 @@ class MarketModel(mesa.Model):
             boost[items.creator_row],
         )
 
-    def _day_offer(self, listings: Listings, content: Content) -> tuple[DayOffer, BoughtShares]:
-        """Samplers for the day, and the shares of impressions that paid traffic and programs
-        bought."""
+    def _day_tables(self, listings: Listings, content: Content) -> tuple[Tables, BoughtShares]:
+        """The day's samplers and lookups for the consumer kernel, and the shares of
+        impressions bought by paid traffic and programs."""
         cfg = self.config.platform
         scores = score_items(cfg.recommender, content, listings)
         k = self.k
@@ -576,27 +599,32 @@ class MarketModel(mesa.Model):
         shelf_cfg = cfg.shelf_ranking
         shelf = None
         shelf_paid = np.zeros(listings.n)
+        log_price_ratio = np.log(listings.price_yuan / self.reference_price[listings.category])
         if listings.n:
             shelf_paid = shelf_cfg.paid_weight * listings.paid_boost.astype(np.float64)
             # listings.boost holds the program boost too: the shelf adds boosts at weight 1.
             log_w = (
                 shelf_cfg.quality_weight * (listings.est_quality - 0.5)
                 + shelf_cfg.sales_weight * np.log1p(listings.popularity)
-                - shelf_cfg.price_weight
-                * np.log(listings.price_yuan / self.reference_price[listings.category])
+                - shelf_cfg.price_weight * log_price_ratio
                 + shelf_paid
                 + listings.boost
             )
             shelf = index_by_category(listings.category, np.exp(log_w - log_w.max()), k)
-        offer = DayOffer(
-            feed=feed,
-            live=live,
-            shelf=shelf,
-            interest_exponent=scores.interest_exponent,
-            creator_start=content.creator_start,
-            creator_count=content.creator_count,
-            listing_category=listings.category,
-            item_listing=content.listing,
+        tables = Tables(
+            feed=Sampler.of(feed, k),
+            live=Sampler.of(live, k),
+            shelf=Sampler.of(shelf, k),
+            creator_start=content.creator_start.astype(np.int64),
+            creator_count=content.creator_count.astype(np.int64),
+            item_listing=content.listing.astype(np.int64),
+            item_creator=content.creator.astype(np.int64),
+            item_appeal=content.appeal.astype(np.float64),
+            item_is_live=content.is_live,
+            listing_category=listings.category.astype(np.int64),
+            listing_claimed=listings.claimed_quality.astype(np.float64),
+            listing_log_price_ratio=log_price_ratio,
+            listing_price_yuan=listings.price_yuan.astype(np.float64),
         )
         shares = BoughtShares(
             item_paid=-np.expm1(-scores.paid_log_weight),
@@ -605,29 +633,25 @@ class MarketModel(mesa.Model):
             shelf_paid=-np.expm1(-shelf_paid),
             shelf_program=-np.expm1(-listings.program_boost),
         )
-        return offer, shares
+        return tables, shares
 
     # 5 and 6 -----------------------------------------------------------------------------------
 
-    def _match_rules(self) -> MatchRules:
+    def _day_rules(self) -> Rules:
         c = self.config.consumers
+        p = c.purchase
         ch = self.config.platform.channels
-        return MatchRules(
-            channels=(ch.feed, ch.live, ch.follow, ch.search, ch.mall),
-            attention_shares=(c.feed_share, c.live_share, c.follow_share),
-            active_prob_multiplier=self.conditions.active_prob_multiplier,
+        return Rules(
+            channels=np.array([ch.feed, ch.live, ch.follow, ch.search, ch.mall], dtype=bool),
+            shares=np.array([c.feed_share, c.live_share, c.follow_share]),
+            active_multiplier=self.conditions.active_prob_multiplier,
             need_prob=c.need_prob_per_day,
-            need_weight=self.need_weight,
+            need_weight=self.need_weight.astype(np.float64),
             search_share=c.search_share_of_needs,
             results_per_need=c.results_per_need,
             mall_browse_prob=c.mall_browse_prob,
             loyalty_prob=self.config.platform.shelf_ranking.loyalty_prob,
-        )
-
-    def _coefficients(self) -> PurchaseCoefficients:
-        p = self.config.consumers.purchase
-        return PurchaseCoefficients(
-            base_logit=np.array([getattr(p.base_logit, ch) for ch in CHANNELS]),
+            base_logit=np.array([getattr(p.base_logit, name) for name in CHANNELS]),
             interest_coef=p.interest_coef,
             creator_trust_coef=p.creator_trust_coef,
             live_urgency_logit=p.live_urgency_logit,
@@ -636,95 +660,126 @@ class MarketModel(mesa.Model):
             claimed_quality_coef=p.claimed_quality_coef,
             appeal_coef=p.appeal_coef,
             price_coef=p.price_coef,
+            event_logit=self.conditions.purchase_logit,
+            follow_after_view_prob=c.follow_after_view_prob,
         )
 
-    def _phase_matching_and_intents(self, listings: Listings, content: Content):
-        """Phases 5 and 6 up to stock: matching and purchase decisions, one block of consumers
-        at a time so memory stays bounded. Returns the purchase intents (a dict of (k,) arrays)
-        and the (consumers, creators) who follow a creator after viewing."""
+    def _chunks(self, favorite_listing: np.ndarray):
+        """The population in chunks of :data:`CHUNK_CONSUMERS`: views of its arrays, as
+        stored (the kernel widens each value to float64 as it reads it)."""
         pop = self.population
-        day = self.day
-        cfg_c = self.config.consumers
-        # Open needs age; lapsed ones close.
-        has_need = pop.need_category >= 0
-        pop.need_days_left[has_need] -= 1
-        pop.need_category[has_need & (pop.need_days_left <= 0)] = NO_NEED
-
-        offer, shares = self._day_offer(listings, content)
-        rules = self._match_rules()
-        coef = self._coefficients()
-        terms = OfferTerms(
-            listing_category=listings.category,
-            listing_claimed_quality=listings.claimed_quality,
-            listing_log_price_ratio=np.log(
-                listings.price_yuan / self.reference_price[listings.category]
-            ),
-            listing_price_yuan=listings.price_yuan,
-            item_creator=content.creator,
-            item_appeal=content.appeal,
-            k=self.k,
-        )
-        favorite_listing = np.where(
-            pop.favorite_merchant >= 0,
-            listings.merchant_to_listing[np.maximum(pop.favorite_merchant, 0)],
-            -1,
-        )
-        self.content_impressions = np.zeros(len(self.creators), dtype=np.int64)
-        self.bought = BoughtImpressions.zeros(listings.n, content.n)
-        intents, follows = [], []
-        for block in pop.blocks():
-            rng = self.streams.generator("consumers", day, block)
-            sl = pop.block_slice(block, pop.n)
-            cb = ConsumerBlock(
+        follows = self.follows
+        for start in range(0, pop.n, CHUNK_CONSUMERS):
+            sl = slice(start, min(start + CHUNK_CONSUMERS, pop.n))
+            yield Chunk(
                 index=np.arange(sl.start, sl.stop, dtype=np.int64),
-                interest=pop.interest[sl],
                 on_platform=pop.on_platform[sl],
                 active_prob=pop.active_prob[sl],
                 attention=pop.attention[sl],
                 need_category=pop.need_category[sl],
                 favorite_listing=favorite_listing[sl],
-                follow_creator=self.follows.creator[sl],
-                follow_trust=self.follows.trust[sl],
-                follow_count=self.follows.count[sl],
+                interest=pop.interest[sl],
+                affinity=pop.affinity[sl],
+                log_affinity=pop.log_affinity[sl],
+                follow_creator=follows.creator[sl],
+                follow_trust=follows.trust[sl],
+                follow_count=follows.count[sl],
                 platform_trust=pop.platform_trust[sl],
                 price_sensitivity=pop.price_sensitivity[sl],
                 budget_yuan=pop.budget_yuan[sl],
             )
-            result = match_block(cb, offer, rules, rng)
-            arrived = result.new_need >= 0
-            pop.need_category[sl][arrived] = result.new_need[arrived]
-            pop.need_days_left[sl][arrived] = cfg_c.need_patience_days
-            imp = result.impressions
-            self.today.active_consumers += int(result.active.sum())
-            self.today.impressions += np.bincount(imp.channel, minlength=N_CHANNELS)
-            if imp.consumer.size == 0:
-                continue
-            d = decide_purchases(
-                imp, cb, pop.need_category[sl], terms, coef, self.conditions.purchase_logit,
-                cfg_c.follow_after_view_prob, rng,
-            )  # fmt: skip
-            consumer = cb.index[imp.consumer]
-            has_item = imp.item >= 0
-            paid_share = self.bought.add(imp, shares)
-            self.content_impressions += np.bincount(
-                d.creator[has_item], minlength=self.content_impressions.size
-            )
-            follows.append((consumer[d.follow], d.creator[d.follow]))
-            b = d.buy
+
+    def _phase_matching_and_intents(self, listings: Listings, content: Content):
+        """Phases 5 and 6 up to stock: the consumer kernel decides, chunk by chunk, who is
+        active, what they see in each channel, what they want to buy (within budget) and whom
+        they follow after viewing. Returns the purchase intents (a dict of (k,) arrays, in
+        consumer order) and the (consumers, creators) who follow after viewing."""
+        pop = self.population
+        day = self.day
+        # Open needs age; lapsed ones close.
+        has_need = pop.need_category >= 0
+        pop.need_days_left[has_need] -= 1
+        pop.need_category[has_need & (pop.need_days_left <= 0)] = NO_NEED
+
+        tables, shares = self._day_tables(listings, content)
+        rules = self._day_rules()
+        key = self.streams.key("consumers", day)
+        favorite_listing = np.where(
+            pop.favorite_merchant >= 0,
+            listings.merchant_to_listing[np.maximum(pop.favorite_merchant, 0)],
+            -1,
+        )
+        content_imps = np.zeros(content.n, dtype=np.int64)
+        follow_imps = np.zeros(content.n, dtype=np.int64)
+        shelf_imps = np.zeros(listings.n, dtype=np.int64)
+        intents, follows = [], []
+        patience = self.config.consumers.need_patience_days
+        self.today.active = np.zeros(pop.n, dtype=bool)
+        chunks = self._chunks(favorite_listing)
+        for chunk, out in run_chunks(self.engine, chunks, tables, rules, key, self.threads):
+            sl = slice(int(chunk.index[0]), int(chunk.index[-1]) + 1)
+            arrived = out.new_need >= 0
+            pop.need_category[sl][arrived] = out.new_need[arrived]
+            pop.need_days_left[sl][arrived] = patience
+            self.today.active[sl] = out.active
+            self.today.active_consumers += int(out.active.sum())
+            self.today.impressions += out.channel_impressions
+            content_imps += out.content_impressions
+            follow_imps += out.follow_impressions
+            shelf_imps += out.shelf_impressions
+            follows.append((chunk.index[out.follow_row], out.follow_creator))
+            item = out.intent_item
+            has_item = item >= 0
+            safe = np.maximum(item, 0)
             intents.append(
                 {
-                    "consumer": consumer[b],
-                    "listing": imp.listing[b],
-                    "creator": d.creator[b],
-                    "channel": imp.channel[b],
-                    "paid_share": paid_share[b],
+                    "consumer": chunk.index[out.intent_row],
+                    "listing": out.intent_listing,
+                    "creator": np.where(
+                        has_item, tables.item_creator[safe] if content.n else -1, -1
+                    ),
+                    "channel": out.intent_channel.astype(np.int8),
+                    # The paid share of the impression that sold: organic in the following feed.
+                    "paid_share": np.where(
+                        has_item,
+                        np.where(
+                            out.intent_channel == FOLLOW,
+                            0.0,
+                            shares.item_paid[safe] if content.n else 0.0,
+                        ),
+                        shares.shelf_paid[out.intent_listing],
+                    ),
                 }
             )
+        self._count_bought_impressions(
+            listings, content, shares, content_imps, follow_imps, shelf_imps
+        )
         merged = {
             key: np.concatenate([x[key] for x in intents]) if intents else np.empty(0, dtype)
             for key, dtype in INTENT_DTYPES.items()
         }
         return merged, follows
+
+    def _count_bought_impressions(
+        self, listings, content, shares, content_imps, follow_imps, shelf_imps
+    ) -> None:
+        """Impressions per listing and per creator, and the shares of them paid traffic and
+        programs bought: counts (exact integers) times each item's or listing's share, summed
+        in a fixed order, so the result does not depend on how consumers were processed."""
+        listing_of_item = content.listing
+        self.today.listing_impressions = shelf_imps + np.bincount(
+            listing_of_item, content_imps + follow_imps, minlength=listings.n
+        ).astype(np.int64)
+        self.content_impressions = np.bincount(
+            content.creator, content_imps + follow_imps, minlength=len(self.creators)
+        ).astype(np.int64)
+        self.bought_paid = shelf_imps * shares.shelf_paid + np.bincount(
+            listing_of_item, content_imps * shares.item_paid, minlength=listings.n
+        )
+        self.bought_listing_program = shelf_imps * shares.shelf_program + np.bincount(
+            listing_of_item, content_imps * shares.item_listing_program, minlength=listings.n
+        )
+        self.bought_item_program = content_imps * shares.item_creator_program
 
     def _phase_purchase(self, intents: dict, listings: Listings) -> dict:
         """Phase 6, stock: ration intents per listing; record stock-outs, new customers and
@@ -820,19 +875,23 @@ class MarketModel(mesa.Model):
             claimed_quality=listings.claimed_quality[j],
             violator=listings.violator[j],
             shock_dissatisfied_prob=np.where(shocked, self.conditions.extra_dissatisfied_prob, 0.0),
+            recovery_program=listings.recovery_program[j],
+            waived_take_rate=listings.waived_take_rate[j],
         )
 
         # Traffic fees: the paid part of each listing's impressions, at CPM, within budget.
-        billed = np.flatnonzero(self.bought.paid > 0)
-        self.platform.charge_traffic(listings.merchant[billed], self.bought.paid[billed])
+        self.platform.observe_impressions(
+            listings.merchant, self.today.listing_impressions, self.bought_paid
+        )
+        billed = np.flatnonzero(self.bought_paid > 0)
+        self.platform.charge_traffic(listings.merchant[billed], self.bought_paid[billed])
         # Traffic given by programs, valued at CPM, is charged to their budgets.
         cpm = self.config.platform.traffic.cpm_yuan / 1000.0
         before = self.programs.spent_today_yuan
-        self.programs.charge_traffic(listings.program, self.bought.listing_program * cpm)
-        self.programs.charge_traffic(content.program, self.bought.item_program * cpm)
+        self.programs.charge_traffic(listings.program, self.bought_listing_program * cpm)
+        self.programs.charge_traffic(content.program, self.bought_item_program * cpm)
         t.program_traffic_value_yuan = self.programs.spent_today_yuan - before
-        # Take commission waived by commission-free programs is charged to them too.
-        self.programs.charge_traffic(listings.program[j], listings.waived_take_rate[j] * price)
+
         t.merchant_margin_yuan -= ledger.flow("traffic_fee")
 
         # Content income for impressions.
@@ -956,6 +1015,10 @@ class MarketModel(mesa.Model):
             take_rate=d["take_rate"][kept],
             commission_rate=d["commission_rate"][kept],
         )
+        # A commission-free plan pays for the take commission it waived on kept orders.
+        self.programs.charge_traffic(
+            d["recovery_program"][kept], (d["waived_take_rate"] * price)[kept]
+        )
         net = price * (1 - d["take_rate"] - d["commission_rate"])
         units = np.bincount(d["merchant"][returned], minlength=len(self.merchants))
         lost = np.bincount(d["merchant"][returned], net[returned], minlength=len(self.merchants))
@@ -1025,13 +1088,14 @@ class MarketModel(mesa.Model):
             return
         c, cr, m = d["consumer"][via], d["creator"][via], d["merchant"][via]
         good = ~out.dissatisfied[via]
+        stayed = self.population.on_platform[c]  # who has left follows no one
         relief = self.config.platform.guarantee_fund.trust_loss_relief
         loss = cfg.creator_trust_loss * np.where(compensated[via], 1 - relief, 1.0)
         self.follows.adjust_trust(
             c, cr, np.where(good, cfg.creator_trust_gain, 0.0), np.where(good, 0.0, loss)
         )
         u = rng.random(c.size)
-        follow = good & (u < cfg.follow_after_satisfied_prob)
+        follow = good & stayed & (u < cfg.follow_after_satisfied_prob)
         unfollow = ~good & (u < cfg.unfollow_after_dissatisfied_prob)
         trust = self.config.consumers.initial_creator_trust
         self.today.follows_gained += self.follows.follow(c[follow], cr[follow], trust)

@@ -63,6 +63,8 @@ IN_TRANSIT = {
     "claimed_quality": np.float32,
     "violator": np.bool_,
     "shock_dissatisfied_prob": np.float32,  # added disappointment: shipped through a shock
+    "recovery_program": np.int64,  # recovery plan serving the merchant on the order day, or -1
+    "waived_take_rate": np.float32,  # take rate that plan waived
 }
 """Orders placed and paid, not yet delivered."""
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config import Scenario
-from sim.rng import CONSUMER_BLOCK
+from sim.rng import CONSUMER_BLOCK, Streams
 
 NO_NEED = -1
 NO_MERCHANT = -1
@@ -27,6 +27,10 @@ class Attribute:
 
 ATTRIBUTES: dict[str, Attribute] = {
     "interest": Attribute(np.float32, True, "share of interest per category; rows sum to 1"),
+    "affinity": Attribute(
+        np.float32, True, "interest ** (1 / recommender temperature): the feed's sampling weight"
+    ),
+    "log_affinity": Attribute(np.float32, True, "log(K x interest): the purchase logit's term"),
     "active_prob": Attribute(np.float32, doc="chance of opening the app on a day"),
     "attention": Attribute(np.float32, doc="mean content items seen per active day"),
     "budget_yuan": Attribute(np.float32, doc="daily spending limit (yuan/day)"),
@@ -69,7 +73,18 @@ class Population:
 
     @property
     def nbytes(self) -> int:
-        return sum(getattr(self, name).nbytes for name in ATTRIBUTES)
+        """Memory held by the arrays (an array shared by two attributes counts once)."""
+        arrays = {id(a): a for a in (getattr(self, name) for name in ATTRIBUTES)}
+        return sum(a.nbytes for a in arrays.values())
+
+    def update_interest(self, rows, interest: np.ndarray, exponent: float) -> None:
+        """Set the interest of some consumers (rows: a slice or indices) and the two arrays
+        derived from it, affinity = interest ** exponent and log_affinity = log(K x interest).
+        Interest never changes in a run; its daily uses are computed here, once."""
+        self.interest[rows] = interest
+        if self.affinity is not self.interest:
+            self.affinity[rows] = interest**exponent
+        self.log_affinity[rows] = np.log(self.k * np.asarray(interest, dtype=np.float64))
 
     def blocks(self) -> range:
         """Indices of the random-number blocks (see :data:`sim.rng.CONSUMER_BLOCK`)."""
@@ -81,8 +96,12 @@ class Population:
         return slice(start, min(start + CONSUMER_BLOCK, n))
 
 
-def build_population(config: Scenario, n: int, rng: np.random.Generator) -> Population:
-    """Draw the initial consumers.
+def build_population(
+    config: Scenario, n: int, streams: Streams, interest_exponent: float = 1.0
+) -> Population:
+    """Draw the initial consumers, block by block (:data:`sim.rng.CONSUMER_BLOCK`), each
+    attribute from its own stream keyed by the block: memory stays bounded at any size, and
+    changing how one attribute is drawn leaves every other attribute as it was.
 
     * interest ~ Dirichlet(concentration * K * w / sum(w)), w = categories' interest weights
     * daily-active chance ~ Beta with the configured mean and concentration
@@ -97,29 +116,45 @@ def build_population(config: Scenario, n: int, rng: np.random.Generator) -> Popu
     pop = Population(n, k)
     weights = np.array([c.interest_weight for c in cats], dtype=np.float64)
     alpha = cfg.interest_concentration * k * weights / weights.sum()
-    pop.interest = rng.dirichlet(alpha, size=n).astype(np.float32)
-    # Dirichlet draws with small alphas can underflow to exact zeros; keep a floor so that
-    # log-affinities stay finite.
-    np.maximum(pop.interest, 1e-6, out=pop.interest)
-    pop.interest /= pop.interest.sum(axis=1, keepdims=True)
-
-    pop.active_prob = _beta(rng, cfg.daily_active_prob_mean, cfg.daily_active_prob_concentration, n)
     sigma = cfg.attention_sigma
-    pop.attention = (
-        cfg.attention_items_per_day_mean * rng.lognormal(-0.5 * sigma**2, sigma, n)
-    ).astype(np.float32)
-    pop.budget_yuan = (
-        cfg.budget_yuan_per_day_median * rng.lognormal(0.0, cfg.budget_sigma, n)
-    ).astype(np.float32)
-    pop.price_sensitivity = rng.lognormal(0.0, cfg.price_sensitivity_sigma, n).astype(np.float32)
-    pop.platform_trust = _beta(rng, cfg.platform_trust_mean, cfg.platform_trust_concentration, n)
-    pop.on_platform = np.ones(n, dtype=np.bool_)
-    pop.region = rng.integers(0, config.market.regions, n).astype(np.int16)
-    pop.need_category = np.full(n, NO_NEED, dtype=np.int8)
-    pop.favorite_merchant = np.full(n, NO_MERCHANT, dtype=np.int32)
+    if interest_exponent == 1.0:
+        pop.affinity = pop.interest  # the same array: no memory spent on a copy
+    for block in pop.blocks():
+        sl = pop.block_slice(block, n)
+        size = sl.stop - sl.start
+
+        def rng(attribute: str, block=block) -> np.random.Generator:
+            return streams.generator(f"population.{attribute}", block)
+
+        interest = rng("interest").dirichlet(alpha, size=size)
+        # Small alphas can underflow to exact zeros; a floor keeps log-affinities finite.
+        np.maximum(interest, 1e-6, out=interest)
+        pop.update_interest(sl, interest / interest.sum(axis=1, keepdims=True), interest_exponent)
+        pop.active_prob[sl] = _beta(
+            rng("active_prob"),
+            cfg.daily_active_prob_mean,
+            cfg.daily_active_prob_concentration,
+            size,
+        )
+        pop.attention[sl] = cfg.attention_items_per_day_mean * rng("attention").lognormal(
+            -0.5 * sigma**2, sigma, size
+        )
+        pop.budget_yuan[sl] = cfg.budget_yuan_per_day_median * rng("budget").lognormal(
+            0.0, cfg.budget_sigma, size
+        )
+        pop.price_sensitivity[sl] = rng("price_sensitivity").lognormal(
+            0.0, cfg.price_sensitivity_sigma, size
+        )
+        pop.platform_trust[sl] = _beta(
+            rng("platform_trust"), cfg.platform_trust_mean, cfg.platform_trust_concentration, size
+        )
+        pop.region[sl] = rng("region").integers(0, config.market.regions, size)
+    pop.on_platform[:] = True
+    pop.need_category[:] = NO_NEED
+    pop.favorite_merchant[:] = NO_MERCHANT
     return pop
 
 
 def _beta(rng: np.random.Generator, mean: float, concentration: float, n: int) -> np.ndarray:
     mean = min(max(mean, 1e-6), 1 - 1e-6)
-    return rng.beta(mean * concentration, (1 - mean) * concentration, n).astype(np.float32)
+    return rng.beta(mean * concentration, (1 - mean) * concentration, n)

@@ -10,7 +10,10 @@ A program is on from ``start_day`` to ``end_day`` while it has budget left. What
   returned order (运费险补贴, cash from the platform), and commission-free selling (免佣, the take
   commission waived is charged to the budget).
 
-When several programs serve the same listing the one with the largest boost applies.
+When several programs serve the same listing the one with the largest boost gives its boost,
+and the first recovery plan serving it gives its terms. Newcomer support serves creators and
+merchants that arrived after the start (not those present on day 0), and only independent
+creators, not merchants' own accounts.
 """
 
 from __future__ import annotations
@@ -26,6 +29,15 @@ if TYPE_CHECKING:
     from sim.agents.merchant import Merchant
 
 NO_PROGRAM = -1
+
+
+@dataclass(frozen=True)
+class MerchantService:
+    """Programs serving each of a list of merchants today, (m,) arrays."""
+
+    boost_program: np.ndarray  # int: the program whose boost applies, or -1
+    boost: np.ndarray  # float: that boost (log-weight)
+    recovery_program: np.ndarray  # int: the recovery plan whose terms apply, or -1
 
 
 @dataclass
@@ -82,13 +94,14 @@ class Programs:
 
     def for_merchants(
         self, merchants: list[Merchant], day: int, shocked_regions: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The program serving each merchant today and its boost: ((m,) int, (m,) float).
-
-        Of several, the one with the largest boost; -1 and 0 where none serves.
-        """
-        program = np.full(len(merchants), NO_PROGRAM, dtype=np.int64)
-        boost = np.zeros(len(merchants))
+    ) -> MerchantService:
+        """Which programs serve each merchant today: the one whose boost applies (the largest,
+        of several) and the recovery plan whose terms apply (the first, of several)."""
+        service = MerchantService(
+            boost_program=np.full(len(merchants), NO_PROGRAM, dtype=np.int64),
+            boost=np.zeros(len(merchants)),
+            recovery_program=np.full(len(merchants), NO_PROGRAM, dtype=np.int64),
+        )
         for p, state in enumerate(self.states):
             cfg = state.config
             if not state.is_on(day) or (
@@ -96,16 +109,24 @@ class Programs:
             ):
                 continue
             for i, merchant in enumerate(merchants):
-                if self._serves_merchant(cfg, merchant, day, shocked_regions) and (
-                    program[i] == NO_PROGRAM or cfg.boost > boost[i]
+                if not self._serves_merchant(cfg, merchant, day, shocked_regions):
+                    continue
+                if service.boost_program[i] == NO_PROGRAM or cfg.boost > service.boost[i]:
+                    service.boost_program[i] = p
+                    service.boost[i] = cfg.boost
+                if (
+                    isinstance(cfg, RecoveryPlanProgram)
+                    and service.recovery_program[i] == NO_PROGRAM
                 ):
-                    program[i] = p
-                    boost[i] = cfg.boost
-        return program, boost
+                    service.recovery_program[i] = p
+        return service
 
-    def for_new_creators(self, entry_day: np.ndarray, day: int) -> tuple[np.ndarray, np.ndarray]:
-        """The newcomer program serving each creator today and its boost, from their entry days
-        ((c,) int) -> ((c,) int, (c,) float)."""
+    def for_new_creators(
+        self, entry_day: np.ndarray, independent: np.ndarray, day: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The newcomer program serving each creator today and its boost: independent
+        creators who arrived after the start, within ``max_age_days``. (c,) entry days and
+        independence -> ((c,) int, (c,) float)."""
         program = np.full(entry_day.size, NO_PROGRAM, dtype=np.int64)
         boost = np.zeros(entry_day.size)
         for p, state in enumerate(self.states):
@@ -114,9 +135,10 @@ class Programs:
                 continue
             if not state.is_on(day):
                 continue
-            new = (day - entry_day < cfg.max_age_days) & (cfg.boost > boost)
-            program[new] = p
-            boost[new] = cfg.boost
+            new = independent & (entry_day > 0) & (day - entry_day < cfg.max_age_days)
+            better = new & ((program == NO_PROGRAM) | (cfg.boost > boost))
+            program[better] = p
+            boost[better] = cfg.boost
         return program, boost
 
     def recovery(self, p: int) -> RecoveryPlanProgram | None:

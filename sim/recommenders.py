@@ -45,6 +45,11 @@ def register(name: str):
     return add
 
 
+def interest_exponent(scenario) -> float:
+    """The exponent the recommender applies to interest: 1 / temperature."""
+    return 1.0 / scenario.platform.recommender.temperature
+
+
 def score_items(config, content: Content, listings: Listings) -> ItemScores:
     """Score today's content with the recommender the scenario names."""
     return REGISTRY[config.kind](config, content, listings)
@@ -66,7 +71,7 @@ def interest_quality(
     config: InterestQualityRecommender, content: Content, listings: Listings
 ) -> ItemScores:
     """b(i) = appeal - 0.5 + quality_weight (est_quality - 0.5) + popularity_weight log(1 +
-    popularity) + paid_weight x paid_boost + boost_weight x (boost of the item's listing +
+    relative popularity) + paid_weight x paid_boost + boost_weight x (boost of the item's listing +
     program boost of the item's creator)."""
     t = config.temperature
     j = content.listing

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from sim.metrics import summarize
@@ -40,6 +41,10 @@ MERCHANT_COLUMNS = (
 )
 
 
+FOLLOW_SAMPLE_CONSUMERS = 2000
+"""Consumers whose follows are written to follows_sample.parquet at the end of a run."""
+
+
 class Recorder:
     """Collects the metrics of every step and agent snapshots every ``sample_every`` days."""
 
@@ -48,12 +53,25 @@ class Recorder:
         self.rows: list[dict[str, float]] = []
         self.creator_rows: list[tuple] = []
         self.merchant_rows: list[tuple] = []
+        self.follow_sample = pd.DataFrame({"consumer": [], "creator": []}, dtype="int64")
 
     def record(self, model: MarketModel) -> None:
         step = model.day - 1  # the day that was just simulated
         self.rows.append({"step": step, **model.metrics})
-        if step % self.sample_every == 0 or step == model.config.steps - 1:
+        last = step == model.config.steps - 1
+        if step % self.sample_every == 0 or last:
             self._snapshot(model, step)
+        if last:
+            self._sample_follows(model)
+
+    def _sample_follows(self, model: MarketModel) -> None:
+        """The follows of up to ``FOLLOW_SAMPLE_CONSUMERS`` consumers still on the platform,
+        drawn from the run's own random stream (so the sample is reproducible from the seed)."""
+        on = np.flatnonzero(model.population.on_platform)
+        rng = model.streams.generator("follow_sample")
+        chosen = np.sort(rng.choice(on, size=min(FOLLOW_SAMPLE_CONSUMERS, on.size), replace=False))
+        consumer, creator = model.follows.edges(chosen)
+        self.follow_sample = pd.DataFrame({"consumer": consumer, "creator": creator})
 
     def _snapshot(self, model: MarketModel, step: int) -> None:
         for c in model.creators:

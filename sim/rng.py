@@ -2,7 +2,8 @@
 
 Every random decision in the simulator draws from a stream named after it (``"build"``,
 ``"consumers"``, ``"content"``, ``"experience"``, ``"governance"`` ...) and keyed by the day
-and, for consumer kernels, by the block of consumers. A stream's numbers depend only on the root seed, its name and its keys, so
+and, for consumer kernels, by the block of consumers. A stream's numbers depend only on the
+root seed, its name and its keys, so
 
 * adding a draw in one module never shifts the numbers another module sees (policies compared
   at the same seed face the same luck: common random numbers);
@@ -42,6 +43,10 @@ class Streams:
         spawn_key = (*self.root.spawn_key, _name_key(name), *(int(k) for k in keys))
         seq = np.random.SeedSequence(self.root.entropy, spawn_key=spawn_key)
         return np.random.Generator(np.random.PCG64(seq))
+
+    def key(self, name: str, *keys: int) -> np.uint64:
+        """A 64-bit key for counter-based draws (:mod:`sim.kernels.counter_rng`)."""
+        return np.uint64(self.generator(name, *keys).integers(0, 2**64, dtype=np.uint64))
 
     def seed_int(self, name: str, *keys: int) -> int:
         """A 63-bit integer seed for libraries that want one (mesa's ``random.Random``)."""

@@ -7,6 +7,8 @@ A run folder holds
 * ``summary.csv``: one row, one column per metric, for the whole run;
 * ``creators.parquet`` and ``merchants.parquet``: agent snapshots every
   ``output.agent_sample_every_days`` days;
+* ``follows_sample.parquet``: who a sample of consumers follows on the last day (for network
+  figures);
 * ``run.json``: provenance (seed, versions, config hash, command, wall time), written last.
 
 The folder is built under a hidden ``.<name>.partial`` name and renamed when ``run.json`` is in
@@ -47,12 +49,14 @@ PACKAGES = (
     "matplotlib",
     "typer",
 )
+FIGURES = "figures"
 RUN_FILES = (
     "config.yaml",
     "timeseries.parquet",
     "summary.csv",
     "creators.parquet",
     "merchants.parquet",
+    "follows_sample.parquet",
     "run.json",
 )
 
@@ -77,9 +81,15 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def simulate(config: Scenario, seed_index: int = 0, progress: Progress | None = None) -> Recorder:
-    """Build the market and run every step; return the filled recorder."""
-    model = MarketModel(config, seed_index=seed_index)
+def simulate(
+    config: Scenario,
+    seed_index: int = 0,
+    progress: Progress | None = None,
+    threads: int | None = None,
+) -> Recorder:
+    """Build the market and run every step; return the filled recorder. ``threads`` only
+    changes the speed (see :class:`~sim.model.MarketModel`)."""
+    model = MarketModel(config, seed_index=seed_index, threads=threads)
     recorder = Recorder(config.output.agent_sample_every_days)
     for step in range(config.steps):
         model.step()
@@ -113,9 +123,11 @@ def write_run_folder(
     wall_time_s: float,
     started_at: str,
     extra: dict | None = None,
+    plot: bool = False,
 ) -> dict[str, float]:
-    """Write every file of a run into ``folder`` (which must not be the final name yet);
-    ``run.json`` last, with ``extra`` entries added. Returns the summary."""
+    """Write every file of a run into ``folder`` (which must not be the final name yet):
+    the tables, then (``plot``) the default figures drawn from those files into
+    ``figures/``, and ``run.json`` last, with ``extra`` entries added. Returns the summary."""
     folder.mkdir(parents=True, exist_ok=False)
     write_text(folder / "config.yaml", dump_yaml(resolved))
     write_parquet(folder / "timeseries.parquet", recorder.timeseries())
@@ -123,25 +135,31 @@ def write_run_folder(
     write_csv(folder / "summary.csv", pd.DataFrame([summary]))
     write_parquet(folder / "creators.parquet", recorder.creators())
     write_parquet(folder / "merchants.parquet", recorder.merchants())
-    write_json(
-        folder / "run.json",
-        {
-            "status": "complete",
-            "scenario": config.name,
-            "seed": config.seed,
-            "seed_index": seed_index,
-            "steps": config.steps,
-            "consumers": config.population.consumers,
-            "config_sha256": config_sha256(resolved),
-            "command": list(command),
-            "started_at": started_at,
-            "wall_time_s": round(wall_time_s, 3),
-            "versions": package_versions(),
-            "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
-            "files": list(RUN_FILES),
-            **(extra or {}),
-        },
-    )
+    write_parquet(folder / "follows_sample.parquet", recorder.follow_sample)
+    info = {
+        "status": "complete",
+        "kind": "run",
+        "scenario": config.name,
+        "seed": config.seed,
+        "seed_index": seed_index,
+        "steps": config.steps,
+        "consumers": config.population.consumers,
+        "config_sha256": config_sha256(resolved),
+        "command": list(command),
+        "started_at": started_at,
+        "wall_time_s": round(wall_time_s, 3),
+        "versions": package_versions(),
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+        "files": list(RUN_FILES),
+        **(extra or {}),
+    }
+    if plot:
+        from sim.plots import draw, kinds_for  # matplotlib only when figures are drawn
+        from sim.results import read_results
+
+        results = read_results(folder, info)
+        draw(results, kinds_for(results), results.headline_metrics, folder / FIGURES)
+    write_json(folder / "run.json", info)
     return summary
 
 
@@ -151,8 +169,10 @@ def run_scenario(
     *,
     command: Sequence[str] | None = None,
     progress: Progress | None = None,
+    plot: bool = True,
 ) -> RunResult:
-    """Run a loaded scenario once and write its results folder under ``out_root``."""
+    """Run a loaded scenario once and write its results folder under ``out_root`` (with its
+    default figures unless ``plot`` is False)."""
     config = loaded.config
     out_root = Path(out_root)
     out_root.mkdir(parents=True, exist_ok=True)
@@ -172,6 +192,7 @@ def run_scenario(
             command=command if command is not None else sys.argv,
             wall_time_s=wall,
             started_at=started_at,
+            plot=plot,
         )
         os.replace(partial, final)
     except BaseException:

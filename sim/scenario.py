@@ -513,6 +513,8 @@ def _commented(node: Any) -> Any:
 # --------------------------------------------------------------------------------------------
 
 POLICIES_KEY = "policies"
+UNPAIRED_KEYS = ("seed", "policies")
+"""Keys a policy may not set: the seed pairs runs across policies; policies do not nest."""
 DEFAULT_POLICY = "default"
 _POLICY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -524,8 +526,9 @@ def load_policies(
 
     A policy's dotted overrides are applied on top of the file and its ``--set`` overrides,
     and its ``policies`` section is emptied. A scenario without policies gives one,
-    ``"default"``. Every problem of every policy — an unknown name, a key that is not in the
-    scenario, a value that makes the scenario invalid — is raised together.
+    ``"default"``. An unknown ``--policy`` name is reported first; otherwise every problem of
+    every policy (a key that is not in the scenario, a value that makes the scenario invalid,
+    a key a policy may not set) is raised together.
     """
     base = load_scenario(path, overrides)
     source = _display(Path(path))
@@ -557,6 +560,16 @@ def load_policies(
             continue
         entries = policies[name]
         policy_origins = dict(origins)
+        pinned = [key for key in entries if key.split(".")[0] in UNPAIRED_KEYS]
+        for key in pinned:
+            where = policy_origins.get((POLICIES_KEY, name, key), where_policy)
+            message = (
+                f"in policy {name!r}: a policy cannot set {key!r}: runs are paired by seed "
+                "index across policies (common random numbers)"
+            )
+            problems.append(Problem(where, key, message))
+        if pinned:
+            continue
         items = [
             (key, value, policy_origins.get((POLICIES_KEY, name, key), where_policy))
             for key, value in entries.items()

@@ -34,6 +34,23 @@ def mean_ci(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, 
     return mean, float(low), float(high), n
 
 
+def mean_ci_rows(
+    table: np.ndarray, confidence: float = CONFIDENCE
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`mean_ci` for every row of a (rows, samples) table at once (NaNs ignored):
+    mean, lower and upper bound per row, each (rows,)."""
+    x = np.asarray(table, dtype=np.float64)
+    finite = np.isfinite(x)
+    n = finite.sum(axis=1)
+    filled = np.where(finite, x, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = filled.sum(axis=1) / n
+        var = np.where(finite, (x - mean[:, None]) ** 2, 0.0).sum(axis=1) / (n - 1)
+        half = stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1)) * np.sqrt(var / n)
+    half = np.where(n >= 2, half, np.nan)
+    return mean, mean - half, mean + half
+
+
 def metric_columns(summary: pd.DataFrame) -> list[str]:
     skip = {*ID_COLUMNS, "status", "error", "wall_time_s"}
     return [c for c in summary.columns if c not in skip]

@@ -15,7 +15,8 @@ from sim.arrays import ema
 from sim.config import INDEPENDENT_CREATOR_KINDS
 
 DROP_AFTER_SALES = 5
-"""A creator drops an offer once at least this many of its sales came back in majority."""
+"""A creator drops an offer once at least this many of its units were delivered and more than
+half of them came back."""
 
 if TYPE_CHECKING:
     from sim.agents.merchant import Merchant
@@ -198,10 +199,8 @@ class Creator(mesa.Agent):
 
     def learn_outcomes(self, merchant_idx: int, sold: int, returned: int) -> None:
         """Delivered orders through this creator: what sold, and what came back."""
-        record = self.records.get(merchant_idx)
-        if record is None:  # delivered after the offer was dropped and its record never made
-            category = self.model.merchant(merchant_idx).category
-            record = self.records[merchant_idx] = OfferRecord(fit=self.fit(category))
+        # The record exists: the offer was carried (phase 4) on the day the sale was made.
+        record = self.records[merchant_idx]
         self.sales_total += sold
         record.sold += sold
         record.returned += returned

@@ -23,8 +23,12 @@ if TYPE_CHECKING:
     from sim.agents.merchant import Merchant
     from sim.model import MarketModel
 
-PRIOR_QUALITY = 0.6
-"""The platform's prior mean for a new listing's quality, before any review."""
+MIN_ORGANIC_IMPRESSIONS = 100.0
+"""Organic impressions per day assumed for a listing too new to have a record."""
+MAX_PAID_FACTOR = 20.0
+"""Paid traffic multiplies a listing's ranking weight by at most this factor."""
+PRIOR_QUALITY = 0.5
+"""The platform's prior mean for a new shop's quality, before any review."""
 
 
 class Platform(mesa.Agent):
@@ -37,19 +41,26 @@ class Platform(mesa.Agent):
         self.take_rates = np.array(
             [cfg.take_rate_by_category.get(name, cfg.take_rate) for name in model.category_names]
         )
-        # Per merchant idx: Beta pseudo-counts of the quality estimate, recent complaints,
-        # recent units sold per day.
+        # Per merchant idx: Beta pseudo-counts of the current listing's quality estimate and of
+        # the shop's lifetime record, recent complaints, recent units sold per day.
         self.good = np.zeros(0)
         self.bad = np.zeros(0)
+        self.shop_good = np.zeros(0)
+        self.shop_bad = np.zeros(0)
         self.complaints_recent = np.zeros(0)
         self.popularity = np.zeros(0)
+        self.organic_impressions = np.zeros(0)
         self.counts = GovernanceCounts()
 
     def ensure_merchants(self, n: int) -> None:
+        strength = self.model.config.platform.quality_prior_strength
         self.good = ensure_size(self.good, n)
         self.bad = ensure_size(self.bad, n)
+        self.shop_good = ensure_size(self.shop_good, n, PRIOR_QUALITY * strength)
+        self.shop_bad = ensure_size(self.shop_bad, n, (1 - PRIOR_QUALITY) * strength)
         self.complaints_recent = ensure_size(self.complaints_recent, n)
         self.popularity = ensure_size(self.popularity, n)
+        self.organic_impressions = ensure_size(self.organic_impressions, n)
 
     def start_day(self) -> None:
         self.counts = GovernanceCounts()
@@ -60,12 +71,28 @@ class Platform(mesa.Agent):
         return float(self.take_rates[merchant.category])
 
     def paid_boost(self, merchant: Merchant) -> float:
-        """Log-weight bought with today's traffic budget: log(1 + budget / CPM), so that each
-        doubling of spend buys a similar step up the ranking. No budget, or no cash, no boost."""
+        """Log-weight bought with today's traffic budget, paced like an ad platform's: the
+        weight factor f = 1 + (budget / CPM x 1000) / organic, where organic is the listing's
+        recent impressions without paid traffic (at least ``MIN_ORGANIC_IMPRESSIONS``), so
+        the budget buys about budget / CPM x 1000 extra impressions whatever the size of the
+        market; f is capped at ``MAX_PAID_FACTOR``. No budget, or no cash, no boost."""
         budget = merchant.traffic_budget_yuan
         if budget <= 0 or merchant.cash_yuan <= 0:
             return 0.0
-        return float(np.log1p(budget / self.model.config.platform.traffic.cpm_yuan))
+        bought = budget / self.model.config.platform.traffic.cpm_yuan * 1000.0
+        organic = max(self.organic_impressions[merchant.idx], MIN_ORGANIC_IMPRESSIONS)
+        return float(np.log(min(1.0 + bought / organic, MAX_PAID_FACTOR)))
+
+    def observe_impressions(
+        self, merchants: np.ndarray, impressions: np.ndarray, paid: np.ndarray
+    ) -> None:
+        """Phase 7: each listing's impressions today less those its paid traffic bought, into
+        the merchants' moving average of organic impressions (one-week memory)."""
+        today = np.zeros_like(self.organic_impressions)
+        today[merchants] = np.maximum(impressions - paid, 0.0)
+        listed = np.zeros(self.organic_impressions.size, dtype=bool)
+        listed[merchants] = True
+        self.organic_impressions[listed] = ema(self.organic_impressions[listed], today[listed], 7.0)
 
     def boost(self, merchant: Merchant) -> float:
         """Cold-start boost for a service provider's new client."""
@@ -90,9 +117,14 @@ class Platform(mesa.Agent):
     # quality estimate -------------------------------------------------------------------------
 
     def reset_quality_estimate(self, merchant: Merchant) -> None:
+        """A new or rectified listing starts from the shop's lifetime record (店铺口碑): its
+        mean, worth ``quality_prior_strength`` reviews. A new shop's record is the prior
+        ``PRIOR_QUALITY``; a shop with a bad record does not shed it by relisting."""
         strength = self.model.config.platform.quality_prior_strength
-        self.good[merchant.idx] = PRIOR_QUALITY * strength
-        self.bad[merchant.idx] = (1 - PRIOR_QUALITY) * strength
+        i = merchant.idx
+        shop_mean = self.shop_good[i] / (self.shop_good[i] + self.shop_bad[i])
+        self.good[i] = shop_mean * strength
+        self.bad[i] = (1 - shop_mean) * strength
 
     def est_quality(self, merchant_idx: np.ndarray) -> np.ndarray:
         g, b = self.good[merchant_idx], self.bad[merchant_idx]
@@ -111,8 +143,11 @@ class Platform(mesa.Agent):
         Called every day, with zeros on a day without deliveries, so the average decays."""
         cfg = self.model.config.platform
         n = good_reviews.size
+        bad = bad_reviews + returns + cfg.complaint_weight * complaints
         self.good[:n] += good_reviews
-        self.bad[:n] += bad_reviews + returns + cfg.complaint_weight * complaints
+        self.bad[:n] += bad
+        self.shop_good[:n] += good_reviews
+        self.shop_bad[:n] += bad
         today = np.zeros_like(self.complaints_recent)
         today[:n] = complaints
         self.complaints_recent = ema(

@@ -35,6 +35,7 @@ RUN_FILES = (
     "summary.csv",
     "creators.parquet",
     "merchants.parquet",
+    "follows_sample.parquet",
     "run.json",
 )
 REQUIRED_METRICS = (
@@ -125,13 +126,24 @@ def run_folder(tiny_run) -> Path:
 
 
 def test_run_prints_complete_folder_as_last_stdout_line(tiny_run, run_folder):
-    """`run` exits 0 and its last stdout line is the results folder, holding all six files and
+    """`run` exits 0 and its last stdout line is the results folder, holding all its files and
     no leftover partial folder beside it."""
     assert run_folder.is_dir()
     assert run_folder.parent == tiny_run["out"]
     assert run_folder.name.startswith("tiny-seed7-")
-    assert sorted(p.name for p in run_folder.iterdir()) == sorted(RUN_FILES)
+    assert sorted(p.name for p in run_folder.iterdir()) == sorted([*RUN_FILES, "figures"])
     assert entries(tiny_run["out"]) == [run_folder.name]
+
+
+def test_run_draws_its_default_figures_unless_told_not_to(tiny_run, run_folder, tmp_path):
+    """A run folder holds a PNG and an SVG of each default figure; --no-plot leaves none."""
+    figures = entries(run_folder / "figures")
+    for kind in ("timeseries", "channels", "inequality", "followers", "governance", "network"):
+        assert f"{kind}.png" in figures and f"{kind}.svg" in figures
+    with pytest.MonkeyPatch.context() as mp:
+        result = invoke(mp, "run", str(TINY), "--out", str(tmp_path), "--no-plot", *FAST)
+    assert result.exit_code == 0, result.output
+    assert not (Path(result.stdout.splitlines()[-1]) / "figures").exists()
 
 
 def test_run_json_records_provenance(tiny_run, run_folder):

@@ -106,6 +106,7 @@ def impressions(draw):
     )
     return {
         "channel": draw(hnp.arrays(np.int8, m, elements=st.integers(0, 4))),
+        "live_room": draw(hnp.arrays(np.bool_, m)),
         "log_affinity": column(),
         "creator_trust": column(),
         "platform_trust": column(),

@@ -51,6 +51,7 @@ def prob(values, feature=None, channel=FEED, coef=COEF, event_logit=0.0):
         kwargs[feature] = values
     return purchase_probability(
         channel=np.full(values.size, channel),
+        live_room=np.full(values.size, channel == LIVE),
         coef=coef,
         event_logit=event_logit,
         **kwargs,
@@ -98,6 +99,7 @@ def test_price_sensitive_consumers_react_more_to_price():
     """The price penalty grows with price sensitivity; at the reference price it has no effect."""
     dear = purchase_probability(
         channel=np.array([FEED, FEED]),
+        live_room=np.zeros(2, dtype=bool),
         log_affinity=np.zeros(2),
         creator_trust=np.zeros(2),
         platform_trust=np.full(2, 0.5),
@@ -128,6 +130,7 @@ def test_probability_matches_the_documented_logit():
     """One offer with every term switched on: p = logistic(sum of the documented terms)."""
     p = purchase_probability(
         channel=np.array([LIVE]),
+        live_room=np.array([True]),
         log_affinity=np.array([0.4]),
         creator_trust=np.array([0.8]),
         platform_trust=np.array([0.9]),

@@ -1,0 +1,240 @@
+"""`zhongcao compare`: policies over seeds, honest statistics, identical for any worker count,
+failures recorded, and bad input refused before any run starts."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SCENARIOS
+from typer.testing import CliRunner
+
+import cli
+import sim.compare
+import sim.model
+from sim.compare import compare
+from sim.model import MarketModel
+from sim.scenario import ScenarioError, load_policies, load_scenario
+
+runner = CliRunner()
+TINY = SCENARIOS / "tiny.yaml"
+
+
+def write_scenario(tmp_path: Path, body: str, name: str = "policies.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(f"extends: {TINY}\n" + textwrap.dedent(body), encoding="utf-8")
+    return path
+
+
+GOVERNANCE = """\
+steps: 8
+population: {consumers: 1500}
+policies:
+  lax: {platform.governance.strictness: 0.1}
+  strict: {platform.governance.strictness: 0.9}
+"""
+
+
+def run_compare(tmp_path: Path, scenario: Path, *args: str):
+    out = tmp_path / "out"
+    result = runner.invoke(cli.app, ["compare", str(scenario), "--out", str(out), *args])
+    return result, out
+
+
+def test_compare_writes_every_file_and_prints_the_folder_last(tmp_path):
+    """The comparison folder holds a run folder per policy and seed, the tables, the figure
+    and run.json; its path is the last stdout line."""
+    scenario = write_scenario(tmp_path, GOVERNANCE)
+    result, out = run_compare(tmp_path, scenario, "--seeds", "2", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    folder = Path(result.stdout.strip().splitlines()[-1])
+    assert folder.parent == out and folder.is_dir()
+    for name in ("summary.csv", "comparison.csv", "differences.csv", "config.yaml", "run.json"):
+        assert (folder / name).is_file(), name
+    for kind in ("compare", "timeseries", "channels", "inequality", "governance", "network"):
+        assert (folder / "figures" / f"{kind}.png").is_file(), kind
+    assert (folder / "report.html").is_file()
+    for policy in ("lax", "strict"):
+        for seed in (0, 1):
+            assert (folder / "runs" / policy / f"seed{seed}" / "run.json").is_file()
+    summary = pd.read_csv(folder / "summary.csv")
+    assert list(summary[["policy", "seed_index"]].itertuples(index=False, name=None)) == [
+        ("lax", 0),
+        ("lax", 1),
+        ("strict", 0),
+        ("strict", 1),
+    ]
+    comparison = pd.read_csv(folder / "comparison.csv")
+    assert list(comparison.columns) == ["policy", "metric", "mean", "ci_low", "ci_high", "n"]
+    gmv = comparison[comparison["metric"] == "gmv_yuan"].set_index("policy")
+    for policy in ("lax", "strict"):
+        runs = summary.loc[summary["policy"] == policy, "gmv_yuan"]
+        assert gmv.loc[policy, "mean"] == pytest.approx(runs.mean())
+        assert gmv.loc[policy, "n"] == 2
+        assert gmv.loc[policy, "ci_low"] <= gmv.loc[policy, "mean"] <= gmv.loc[policy, "ci_high"]
+    info = json.loads((folder / "run.json").read_text())
+    assert info["status"] == "complete" and info["failures"] == []
+    assert info["seeds"] == 2 and info["seed_indices"] == [0, 1]
+    assert info["policies"]["strict"] == {"platform.governance.strictness": 0.9}
+    assert not list(out.glob(".*partial"))
+
+
+def test_results_are_identical_for_one_and_two_workers(tmp_path):
+    """Every run depends only on its policy and seed index, never on the pool."""
+    scenario = write_scenario(tmp_path, GOVERNANCE)
+    base = load_scenario(scenario)
+    policies = load_policies(scenario)
+    one = compare(base, policies, tmp_path / "one", seeds=2, workers=1)
+    two = compare(base, policies, tmp_path / "two", seeds=2, workers=2)
+    drop = ["wall_time_s"]
+    pd.testing.assert_frame_equal(one.summary.drop(columns=drop), two.summary.drop(columns=drop))
+    for policy in policies:
+        for seed in (0, 1):
+            a = pd.read_parquet(one.folder / "runs" / policy / f"seed{seed}" / "timeseries.parquet")
+            b = pd.read_parquet(two.folder / "runs" / policy / f"seed{seed}" / "timeseries.parquet")
+            pd.testing.assert_frame_equal(a, b)
+
+
+def test_seed_index_gives_every_policy_the_same_initial_market(tmp_path):
+    """Common random numbers: at one seed index, policies that do not change the market's
+    make-up start from identical consumers, merchants, creators and follows."""
+    scenario = write_scenario(tmp_path, GOVERNANCE)
+    policies = load_policies(scenario)
+    lax = MarketModel(policies["lax"].config, seed_index=1)
+    strict = MarketModel(policies["strict"].config, seed_index=1)
+    for name in ("interest", "budget_yuan", "platform_trust", "active_prob", "region"):
+        np.testing.assert_array_equal(
+            getattr(lax.population, name), getattr(strict.population, name)
+        )
+    np.testing.assert_array_equal(lax.follows.creator, strict.follows.creator)
+    assert [(m.kind, m.violator, m.price_yuan, m.true_quality) for m in lax.merchants] == [
+        (m.kind, m.violator, m.price_yuan, m.true_quality) for m in strict.merchants
+    ]
+    assert [(c.kind, c.skill) for c in lax.creators] == [(c.kind, c.skill) for c in strict.creators]
+    other_seed = MarketModel(policies["lax"].config, seed_index=2)
+    assert not np.array_equal(lax.population.budget_yuan, other_seed.population.budget_yuan)
+
+
+def test_stricter_governance_moves_every_count_in_its_documented_direction(tmp_path):
+    """At the same seeds, strict governance intercepts, bans, delists, penalizes and removes
+    more, hits more honest merchants by mistake, and costs more than lax governance. The
+    market holds honest small businesses of low quality too, so that delisting risky products
+    (a rule whose threshold rises with strictness) is not only about violators, whom strict
+    governance removes before they can be delisted."""
+    scenario = write_scenario(
+        tmp_path,
+        """\
+        steps: 40
+        population: {consumers: 3000, merchants: 60}
+        merchants:
+          violator_share: 0.3
+          entrant_violator_share: 0.3
+          kinds: {small_business: {true_quality_mean: 0.45, true_quality_sd: 0.2}}
+        policies:
+          lax: {platform.governance.strictness: 0.0}
+          strict: {platform.governance.strictness: 1.0}
+        """,
+    )
+    result = compare(load_scenario(scenario), load_policies(scenario), tmp_path, seeds=2)
+    totals = result.summary.groupby("policy").sum(numeric_only=True)
+    for count in (
+        "gov_intercepted",
+        "gov_banned",
+        "gov_delisted",
+        "gov_penalized",
+        "gov_removed",
+        "gov_false_positives",
+        "governance_cost_yuan",
+    ):
+        assert totals.loc["strict", count] > totals.loc["lax", count], count
+    assert totals.loc["strict", "violator_gmv_share"] < totals.loc["lax", "violator_gmv_share"]
+
+
+def test_a_failed_run_is_recorded_and_the_others_finish(tmp_path, monkeypatch):
+    """One run that crashes is listed with its seed index and error; the rest complete and
+    the exit code is 1."""
+    scenario = write_scenario(tmp_path, GOVERNANCE)
+    real_init = sim.model.MarketModel.__init__
+
+    def fragile(self, config, *args, seed_index=0, **kwargs):
+        if config.platform.governance.strictness > 0.5 and seed_index == 1:
+            raise RuntimeError("simulated crash")
+        real_init(self, config, *args, seed_index=seed_index, **kwargs)
+
+    monkeypatch.setattr(sim.model.MarketModel, "__init__", fragile)
+    result, _ = run_compare(tmp_path, scenario, "--seeds", "2", "--workers", "1")
+    assert result.exit_code == 1
+    assert "failed: policy strict seed index 1: RuntimeError: simulated crash" in result.stderr
+    folder = Path(result.stdout.strip().splitlines()[-1])
+    summary = pd.read_csv(folder / "summary.csv")
+    failed = summary[summary["status"] == "failed"]
+    assert list(failed[["policy", "seed_index"]].itertuples(index=False, name=None)) == [
+        ("strict", 1)
+    ]
+    assert (summary["status"] == "ok").sum() == 3
+    info = json.loads((folder / "run.json").read_text())
+    assert info["failures"] == [
+        {"policy": "strict", "seed_index": 1, "error": "RuntimeError: simulated crash"}
+    ]
+    assert not (folder / "runs" / "strict" / "seed1").exists()
+    comparison = pd.read_csv(folder / "comparison.csv")
+    assert comparison.loc[comparison["policy"] == "strict", "n"].eq(1).all()
+
+
+def test_a_scenario_without_policies_compares_its_default(tmp_path):
+    result, _ = run_compare(tmp_path, TINY, "--seeds", "1", "--steps", "3", "--consumers", "800")
+    assert result.exit_code == 0, result.output
+    folder = Path(result.stdout.strip().splitlines()[-1])
+    assert (folder / "runs" / "default" / "seed0" / "run.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("body", "args", "expected"),
+    [
+        (GOVERNANCE, ["--policy", "strikt"], "unknown policy; did you mean 'strict'?"),
+        (
+            GOVERNANCE + "  typo: {platform.governanse.strictness: 0.5}\n",
+            [],
+            "in policy 'typo': no such key 'platform.governanse'; did you mean 'governance'?",
+        ),
+        (
+            GOVERNANCE + "  leaf: {platform.governance.strictnes: 0.5}\n",
+            [],
+            "in policy 'leaf': unknown key; did you mean 'strictness'?",
+        ),
+        (
+            GOVERNANCE + "  broken: {platform.take_rate: 2}\n",
+            [],
+            "in policy 'broken': Input should be less than or equal to 1",
+        ),
+    ],
+    ids=["unknown-policy", "no-such-key", "unknown-leaf", "invalid-value"],
+)
+def test_bad_policies_exit_2_before_any_run(tmp_path, monkeypatch, body, args, expected):
+    """An unknown --policy, an override naming no key, or a policy that makes the scenario
+    invalid: exit 2 with the problem and its line, and no run is started."""
+    scenario = write_scenario(tmp_path, body)
+    started = []
+    monkeypatch.setattr(sim.compare, "run_task", lambda task: started.append(task))
+    result, out = run_compare(tmp_path, scenario, "--seeds", "1", "--workers", "1", *args)
+    assert result.exit_code == 2, result.output
+    assert expected in result.stderr
+    assert "Traceback" not in result.output
+    assert started == []
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_every_bad_policy_is_listed_at_once(tmp_path):
+    scenario = write_scenario(
+        tmp_path,
+        GOVERNANCE + "  a: {platform.take_rate: 2}\n  b: {platform.nothing: 1}\n",
+    )
+    with pytest.raises(ScenarioError) as caught:
+        load_policies(scenario)
+    text = caught.value.render()
+    assert "in policy 'a'" in text and "in policy 'b'" in text
+    assert f"{scenario.name}:" in text

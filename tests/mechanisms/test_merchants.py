@@ -1,0 +1,229 @@
+"""Merchants: selling through their own account and through creators, buying traffic, what
+violators are, how they adapt price, commission and traffic budget, bankruptcy and entry, and
+stock that runs out. Reviews are checked on a built market by calling ``Merchant.review``;
+everything else compares two runs of the tiny market on one seed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from market_runs import market, run
+
+from sim.agents.merchant import PeriodStats
+
+SHORT = "steps=4"
+WITH_DELIVERIES = "steps=8"
+KINDS = ("brand", "new_brand", "small_business", "rural_producer", "heritage_craft", "publisher")
+INDEPENDENT_KINDS = ("mega_influencer", "general", "knowledge", "new_farmer")
+
+
+def every_kind(key: str, value) -> list[str]:
+    return [f"merchants.kinds.{k}.{key}={value}" for k in KINDS]
+
+
+# --------------------------------------------------------------------------------------------
+# Own accounts and creators
+# --------------------------------------------------------------------------------------------
+
+
+def test_without_own_accounts_nothing_is_sold_through_them():
+    """With an own-account share of 0 (and no service provider to open one) no merchant has an
+    own account and every content sale goes through an independent creator; by default some
+    sales go through own accounts."""
+    default = run(SHORT)
+    none = run(SHORT, *every_kind("own_account_share", 0), "population.service_providers=0")
+
+    def own_account_orders(r) -> int:
+        own = [c.idx for c in r.model.creators if c.owner is not None]
+        return int(r.orders.creator.isin(own).sum())
+
+    assert all(m.own_account is None for m in none.model.merchants)
+    assert all(c.owner is None for c in none.model.creators)
+    assert own_account_orders(none) == 0
+    assert (none.orders.creator >= 0).any()
+    assert own_account_orders(default) > 0
+
+
+def test_commission_is_paid_only_for_sales_through_independent_creators():
+    """When only merchants' own accounts make content, content still sells but no creator
+    commission flows; when independent creators make content too, it does."""
+    quick = ("steps=5", "platform.payment_delay_days=0")
+    silent = [
+        f"creators.kinds.{k}.{key}=0"
+        for k in INDEPENDENT_KINDS
+        for key in ("videos_per_day", "lives_per_week")
+    ]
+    own_only = run(*quick, *every_kind("own_account_share", 1), *silent)
+    both = run(*quick, *every_kind("own_account_share", 1))
+    content = ("gmv_feed_yuan", "gmv_live_yuan", "gmv_follow_yuan")
+    assert sum(own_only.total(c) for c in content) > 0
+    assert own_only.total("flow_take_commission") > 0
+    assert own_only.total("flow_creator_commission") == 0
+    assert both.total("flow_creator_commission") > 0
+
+
+# --------------------------------------------------------------------------------------------
+# Bought traffic
+# --------------------------------------------------------------------------------------------
+
+TRAFFIC_BUDGET_YUAN = 300.0
+
+
+def traffic_buyer(model):
+    """The merchant whose traffic budget the traffic tests set: the first honest one."""
+    return next(m for m in model.merchants if not m.violator)
+
+
+def _one_merchant_buys_traffic(model) -> None:
+    traffic_buyer(model).traffic_budget_yuan = TRAFFIC_BUDGET_YUAN
+
+
+def test_bought_traffic_costs_fees_and_brings_the_buyer_more_impressions():
+    """A merchant with a traffic budget pays traffic fees (within its budget) and gets more
+    impressions than with none; without budgets nobody pays."""
+    # No budgets but the one set; five days end before the first review changes budgets.
+    no_budgets = ("steps=5", "merchants.traffic_budget_share=0")
+    without = run(*no_budgets)
+    with_ = run(*no_budgets, setup=_one_merchant_buys_traffic)
+    buyer = traffic_buyer(with_.model)
+    assert without.total("flow_traffic_fee") == 0
+    assert 0 < buyer.period.traffic_yuan <= TRAFFIC_BUDGET_YUAN * 5
+    assert with_.total("flow_traffic_fee") == pytest.approx(buyer.period.traffic_yuan)
+    assert with_.impressions[buyer.idx] > without.impressions[buyer.idx]
+
+
+# --------------------------------------------------------------------------------------------
+# Violators
+# --------------------------------------------------------------------------------------------
+
+
+def test_violators_have_low_true_quality_and_claim_high_quality():
+    """Violators' true quality is below honest merchants' while they claim more, so the gap
+    between claim and truth is wider for every violator than for any honest merchant."""
+    model = market("merchants.violator_share=0.5")
+    violators = [m for m in model.merchants if m.violator]
+    honest = [m for m in model.merchants if not m.violator]
+    assert violators and honest
+    assert np.mean([m.true_quality for m in violators]) < np.mean([m.true_quality for m in honest])
+    assert np.mean([m.claimed_quality for m in violators]) > np.mean(
+        [m.claimed_quality for m in honest]
+    )
+    gap = {m.idx: m.claimed_quality - m.true_quality for m in model.merchants}
+    assert min(gap[m.idx] for m in violators) > max(gap[m.idx] for m in honest)
+
+
+# --------------------------------------------------------------------------------------------
+# Strategy reviews
+# --------------------------------------------------------------------------------------------
+
+
+def reviewed(direction: float, last_profit: float | None, **period):
+    """A merchant of a freshly built market after one strategy review of a period with the
+    given statistics, heading in ``direction`` (price and commission) since its last review.
+    Returns the merchant before and after, as (price, commission, traffic budget) pairs."""
+    model = market()
+    m = model.merchants[0]
+    m.price_direction = m.commission_direction = direction
+    m.last_profit = last_profit
+    interval = model.config.merchants.learning.review_interval_days
+    m.period = PeriodStats(days=interval - 1, **period)
+    before = m.price_yuan, m.commission_rate, m.traffic_budget_yuan
+    m.review()
+    return before, (m.price_yuan, m.commission_rate, m.traffic_budget_yuan)
+
+
+def test_price_rises_after_stock_outs():
+    """A merchant that was cutting its price keeps cutting after a period without stock-outs,
+    but raises it after a period in which half the demand found no stock."""
+    calm = dict(units_demanded=100, units_sold=100, revenue_yuan=1000.0)
+    short = dict(units_demanded=100, units_sold=50, stockout_units=50, revenue_yuan=1000.0)
+    (price, _, _), (price_calm, _, _) = reviewed(-1.0, None, **calm)
+    _, (price_short, _, _) = reviewed(-1.0, None, **short)
+    assert price_calm < price < price_short
+
+
+def test_price_and_commission_hill_climbing_reverses_when_profit_falls():
+    """A merchant raising price and commission keeps raising them while profit rises and
+    lowers both once profit falls below the last period's."""
+    (price, commission, _), (price_up, commission_up, _) = reviewed(
+        1.0, 1000.0, revenue_yuan=1500.0
+    )
+    _, (price_down, commission_down, _) = reviewed(1.0, 1000.0, revenue_yuan=500.0)
+    assert price_down < price < price_up
+    assert commission_down < commission < commission_up
+
+
+def test_traffic_budget_grows_when_paid_sales_earn_more_than_they_cost():
+    """The traffic budget grows after a period whose paid sales earned more margin than the
+    traffic cost, and shrinks after one where they earned less."""
+    spend = dict(revenue_yuan=1000.0, traffic_yuan=100.0)
+    (_, _, budget), (_, _, budget_paid_off) = reviewed(1.0, None, paid_margin_yuan=300.0, **spend)
+    _, (_, _, budget_lost) = reviewed(1.0, None, paid_margin_yuan=50.0, **spend)
+    assert budget > 0
+    assert budget_lost < budget < budget_paid_off
+
+
+# --------------------------------------------------------------------------------------------
+# Exit and entry
+# --------------------------------------------------------------------------------------------
+
+
+def test_merchants_go_bankrupt_when_overheads_exhaust_their_cash():
+    """With overheads of 3000 yuan a day, merchants run out of cash and exit as bankrupt; each
+    of them is below the credit limit."""
+    base = run("steps=6")
+    costly = run("steps=6", *every_kind("fixed_cost_yuan_per_day", 3000))
+    bankrupt = [m for m in costly.model.merchants if m.status == "bankrupt"]
+    assert costly.total("merchant_exits") > base.total("merchant_exits")
+    assert len(bankrupt) > 0
+    limit = costly.model.config.merchants.credit_limit_yuan
+    assert all(m.cash_yuan < -limit for m in bankrupt)
+    assert all(not m.active for m in bankrupt)
+
+
+ENTRY = (WITH_DELIVERIES, "merchants.entry_share_per_day=0.2")
+
+
+def entrants(r) -> list:
+    return [m for m in r.model.merchants if m.entry_day > 0]
+
+
+def test_new_merchants_enter_while_the_market_pays():
+    """With a positive entry share merchants enter; with none, none do."""
+    closed = run(WITH_DELIVERIES, "merchants.entry_share_per_day=0")
+    open_ = run(*ENTRY)
+    assert closed.total("merchant_entries") == 0
+    assert open_.total("merchant_entries") > 0
+    assert len(entrants(open_)) == open_.total("merchant_entries")
+
+
+def test_entrant_violator_share_sets_how_many_entrants_violate():
+    """With an entrant violator share of 1 every entrant is a violator; with 0, none is."""
+    all_violate = run(*ENTRY, "merchants.entrant_violator_share=1")
+    none_violate = run(*ENTRY, "merchants.entrant_violator_share=0")
+    assert entrants(all_violate) and entrants(none_violate)
+    assert all(m.violator for m in entrants(all_violate))
+    assert not any(m.violator for m in entrants(none_violate))
+
+
+# --------------------------------------------------------------------------------------------
+# Stock
+# --------------------------------------------------------------------------------------------
+
+
+def test_demand_beyond_capacity_is_rationed_and_counted_as_stockouts():
+    """With a capacity of about one unit a day, demand exceeds stock: stock-outs are counted,
+    and no listing ever sells more units in a day than it had in stock."""
+    model = market(*every_kind("capacity_units_per_day_median", 1), "steps=4")
+    stockouts = 0
+    for _ in range(model.config.steps):
+        model.step()
+        listings = model.listings
+        placed = model.in_transit["order_day"] == model.day - 1
+        j = listings.merchant_to_listing[model.in_transit["merchant"][placed]]
+        assert (j >= 0).all()
+        sold = np.bincount(j, minlength=listings.n)
+        assert (sold <= listings.stock).all()
+        stockouts += model.metrics["stockouts"]
+    assert stockouts > 0
+    assert stockouts > run(SHORT).total("stockouts")

@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	@out=$$($(BIN)/zhongcao run scenarios/baseline.yaml) || exit $$?; \
 	printf '%s\n' "$$out"; \
-	printf '\nResults are in %s\n' "$$(printf '%s\n' "$$out" | tail -n 1)"
+	folder=$$(printf '%s\n' "$$out" | tail -n 1); \
+	printf '\nResults are in %s\nPlots are in %s/figures\n' "$$folder" "$$folder"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

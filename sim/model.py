@@ -28,7 +28,7 @@ from sim.kernels.consumer_day import (
 from sim.kernels.content import produce_content
 from sim.kernels.experience import dissatisfaction_probability, draw_outcomes, update_trust
 from sim.kernels.matching import FOLLOW
-from sim.kernels.purchase import ration
+from sim.kernels.purchase import PurchaseCoefficients, ration
 from sim.kernels.sampling import index_by_category
 from sim.ledger import Ledger
 from sim.network import build_follow_graph
@@ -199,7 +199,7 @@ class MarketModel(mesa.Model):
             config.consumers.initial_follows_mean,
             config.consumers.max_follows,
             config.consumers.initial_creator_trust,
-            streams.generator("follows"),
+            streams,
         )
         self.follows.ensure_creators(len(self.creators))
 
@@ -358,8 +358,8 @@ class MarketModel(mesa.Model):
            whom they serve;
         4. content: creators choose offers (选品) and produce short videos and live sessions;
         5. matching: the recommender scores the day's content; each active consumer's
-           impressions from every enabled channel (feed, live, follow, search, mall), block by
-           block of consumers;
+           impressions from every enabled channel (feed, live, follow, search, mall), by the
+           consumer kernel, chunk by chunk of consumers;
         6. purchase: impressions become orders within budget, then stock rations them;
         7. settlement: payments into escrow, traffic fees, content income, program costs, and
            payouts of orders whose payment delay has passed (take rate, commission, MCN share,
@@ -651,15 +651,17 @@ class MarketModel(mesa.Model):
             results_per_need=c.results_per_need,
             mall_browse_prob=c.mall_browse_prob,
             loyalty_prob=self.config.platform.shelf_ranking.loyalty_prob,
-            base_logit=np.array([getattr(p.base_logit, name) for name in CHANNELS]),
-            interest_coef=p.interest_coef,
-            creator_trust_coef=p.creator_trust_coef,
-            live_urgency_logit=p.live_urgency_logit,
-            platform_trust_coef=p.platform_trust_coef,
-            need_match_logit=p.need_match_logit,
-            claimed_quality_coef=p.claimed_quality_coef,
-            appeal_coef=p.appeal_coef,
-            price_coef=p.price_coef,
+            coefficients=PurchaseCoefficients(
+                base_logit=np.array([getattr(p.base_logit, name) for name in CHANNELS]),
+                interest_coef=p.interest_coef,
+                creator_trust_coef=p.creator_trust_coef,
+                live_urgency_logit=p.live_urgency_logit,
+                platform_trust_coef=p.platform_trust_coef,
+                need_match_logit=p.need_match_logit,
+                claimed_quality_coef=p.claimed_quality_coef,
+                appeal_coef=p.appeal_coef,
+                price_coef=p.price_coef,
+            ),
             event_logit=self.conditions.purchase_logit,
             follow_after_view_prob=c.follow_after_view_prob,
         )

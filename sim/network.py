@@ -16,6 +16,7 @@ import numpy as np
 
 from sim.arrays import group_rank
 from sim.kernels.sampling import index_by_category, sample_items
+from sim.rng import CONSUMER_BLOCK, Streams
 
 EMPTY = -1
 
@@ -45,6 +46,18 @@ class FollowGraph:
             grown = np.zeros(max(n_creators, 2 * self.followers.size), dtype=np.int64)
             grown[: self.followers.size] = self.followers
             self.followers = grown
+
+    def fill(self, consumers: np.ndarray, creators: np.ndarray, trust: float) -> None:
+        """Write follows into empty rows: ``consumers`` (m,) ascending, each with at most
+        ``capacity`` distinct ``creators`` (m,); rows must hold no follows yet."""
+        slot = group_rank(consumers)
+        self.creator[consumers, slot] = creators
+        self.trust[consumers, slot] = trust
+        rows, counts = np.unique(consumers, return_counts=True)
+        self.count[rows] = counts
+        self.followers += np.bincount(creators, minlength=self.followers.size)[
+            : self.followers.size
+        ]
 
     # queries ---------------------------------------------------------------------------------
 
@@ -153,12 +166,13 @@ class FollowGraph:
 
 
 def _unique_pairs(consumers: np.ndarray, creators: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (consumer, creator) pairs, sorted by consumer then creator."""
+    consumers, creators = consumers.astype(np.int64), creators.astype(np.int64)
     if consumers.size == 0:
-        return consumers.astype(np.int64), creators.astype(np.int64)
-    pairs = np.unique(
-        np.stack([consumers.astype(np.int64), creators.astype(np.int64)], axis=1), axis=0
-    )
-    return pairs[:, 0], pairs[:, 1]
+        return consumers, creators
+    width = int(creators.max()) + 1
+    key = np.unique(consumers * width + creators)
+    return key // width, key % width
 
 
 def _rounds(consumers: np.ndarray, creators: np.ndarray):
@@ -178,31 +192,33 @@ def build_follow_graph(
     mean_follows: float,
     capacity: int,
     trust: float,
-    rng: np.random.Generator,
+    streams: Streams,
 ) -> FollowGraph:
-    """Initial follows: each consumer follows ~Poisson(mean) creators (at most ``capacity``),
-    drawn with probability ∝ the consumer's interest in the creator's main category times the
-    creator's popularity weight (the same factorised softmax the feed uses).
+    """Initial follows: each consumer follows ~Poisson(mean) distinct creators (at most
+    ``capacity``), drawn with probability ∝ the consumer's interest in the creator's main
+    category times the creator's popularity weight (the same factorised softmax the feed
+    uses). Built block by block of consumers, each from its own stream, so memory stays
+    bounded and the result does not depend on how the blocks are processed.
 
     interest: (n, K) float. creator_category: (C,) int. creator_weight: (C,) float > 0.
     """
     n, k = interest.shape
+    n_creators = creator_category.size
     graph = FollowGraph(n, capacity)
-    graph.ensure_creators(creator_category.size)
-    if creator_category.size == 0 or mean_follows <= 0:
+    graph.ensure_creators(n_creators)
+    if n_creators == 0 or mean_follows <= 0:
         return graph
     index = index_by_category(creator_category, creator_weight, k)
-    wanted = np.minimum(rng.poisson(mean_follows, n), capacity)
-    # Draw a few extra to make up for repeats of the same creator, then keep the first
-    # ``wanted`` distinct ones per consumer.
-    rows, picks = sample_items(interest, index, wanted + 2, rng)
-    order = np.lexsort((np.arange(rows.size), rows))
-    rows, picks = rows[order], picks[order]
-    pairs = rows.astype(np.int64) * (creator_category.size + 1) + picks
-    _, first_seen = np.unique(pairs, return_index=True)
-    keep = np.zeros(rows.size, dtype=bool)
-    keep[first_seen] = True
-    rows, picks = rows[keep], picks[keep]
-    take = group_rank(rows) < wanted[rows]
-    graph.follow(rows[take], picks[take], trust)
+    for start in range(0, n, CONSUMER_BLOCK):
+        stop = min(start + CONSUMER_BLOCK, n)
+        rng = streams.generator("follows", start // CONSUMER_BLOCK)
+        wanted = np.minimum(rng.poisson(mean_follows, stop - start), capacity)
+        # A few extra draws make up for repeats of the same creator.
+        rows, picks = sample_items(interest[start:stop].astype(np.float64), index, wanted + 2, rng)
+        # Keep each consumer's first ``wanted`` distinct creators, in the order drawn.
+        _, first = np.unique(rows * (n_creators + 1) + picks, return_index=True)
+        first.sort()
+        rows, picks = rows[first], picks[first]
+        take = group_rank(rows) < wanted[rows]
+        graph.fill(start + rows[take], picks[take], trust)
     return graph

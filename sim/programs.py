@@ -80,9 +80,9 @@ class Programs:
         self, program: ProgramConfig, merchant: Merchant, day: int, shocked_regions: np.ndarray
     ) -> bool:
         if isinstance(program, NewcomerSupportProgram):
-            return (
-                program.newcomers == "merchants" and day - merchant.entry_day < program.max_age_days
-            )
+            # Newcomers arrived after the start; those present on day 0 are incumbents.
+            new = merchant.entry_day > 0 and day - merchant.entry_day < program.max_age_days
+            return program.newcomers == "merchants" and new
         target = program.target
         if target.merchant_kinds and merchant.kind not in target.merchant_kinds:
             return False

@@ -23,7 +23,8 @@ The rules, for one consumer on one day (the kernel's module docstring states the
 1. they are active with chance ``active_prob x active_multiplier`` (never once they have left);
 2. an active consumer without an open need gets one with chance ``need_prob``, in a category
    drawn in proportion to ``interest x need_weight``;
-3. they see ``Poisson(attention)`` content slots (at most ``MAX_ATTENTION``); each slot goes to
+3. they see ``Poisson(min(attention, MAX_ATTENTION_MEAN))`` content slots (at most
+   ``MAX_ATTENTION``); each slot goes to
    the feed, live rooms or the following feed in proportion to those channels' shares of
    attention (the feed or live rooms get none when off or with nothing to show; the
    following feed gets its share whenever it is on); a consumer who follows nobody sees a
@@ -60,7 +61,15 @@ from pathlib import Path
 import mesa
 import numpy as np
 
-from sim.kernels.consumer_day import MAX_ATTENTION, Chunk, Rules, Sampler, Tables, run_chunks
+from sim.kernels.consumer_day import (
+    MAX_ATTENTION,
+    MAX_ATTENTION_MEAN,
+    Chunk,
+    Rules,
+    Sampler,
+    Tables,
+    run_chunks,
+)
 from sim.kernels.matching import FEED, FOLLOW, LIVE, MALL, SEARCH
 from sim.model import MarketModel
 from sim.scenario import load_scenario
@@ -206,15 +215,15 @@ class Behaviour:
             results_per_need=int(r.results_per_need),
             mall_browse_prob=float(r.mall_browse_prob),
             loyalty_prob=float(r.loyalty_prob),
-            base_logit=[float(b) for b in r.base_logit],
-            interest_coef=float(r.interest_coef),
-            creator_trust_coef=float(r.creator_trust_coef),
-            live_urgency_logit=float(r.live_urgency_logit),
-            platform_trust_coef=float(r.platform_trust_coef),
-            need_match_logit=float(r.need_match_logit),
-            claimed_quality_coef=float(r.claimed_quality_coef),
-            appeal_coef=float(r.appeal_coef),
-            price_coef=float(r.price_coef),
+            base_logit=[float(b) for b in r.coefficients.base_logit],
+            interest_coef=float(r.coefficients.interest_coef),
+            creator_trust_coef=float(r.coefficients.creator_trust_coef),
+            live_urgency_logit=float(r.coefficients.live_urgency_logit),
+            platform_trust_coef=float(r.coefficients.platform_trust_coef),
+            need_match_logit=float(r.coefficients.need_match_logit),
+            claimed_quality_coef=float(r.coefficients.claimed_quality_coef),
+            appeal_coef=float(r.coefficients.appeal_coef),
+            price_coef=float(r.coefficients.price_coef),
             event_logit=float(r.event_logit),
             follow_after_view_prob=float(r.follow_after_view_prob),
         )
@@ -339,8 +348,10 @@ class ConsumerAgent(mesa.Agent):
         return self.random.choices(range(len(weights)), weights=weights)[0]
 
     def content_slots(self) -> int:
-        """How many content slots today: Poisson(attention), at most MAX_ATTENTION."""
-        return min(int(self.model.rng.poisson(self.attention)), MAX_ATTENTION)
+        """How many content slots today: Poisson(min(attention, MAX_ATTENTION_MEAN)), at most
+        MAX_ATTENTION."""
+        mean = min(self.attention, MAX_ATTENTION_MEAN)
+        return min(int(self.model.rng.poisson(mean)), MAX_ATTENTION)
 
     def watch_content(self, offer: Offer, rules: Behaviour, need: int | None) -> None:
         """Content slots in order: a channel for each, then what it shows."""

@@ -1,13 +1,15 @@
 """One root seed -> a named, independent NumPy Generator per decision.
 
-Every random decision in the simulator draws from a stream named after it (``"build"``,
-``"consumers"``, ``"content"``, ``"experience"``, ``"governance"`` ...) and keyed by the day
-and, for consumer kernels, by the block of consumers. A stream's numbers depend only on the
-root seed, its name and its keys, so
+Every random decision in the simulator draws from a stream named after it (``"population.
+budget"``, ``"merchant"``, ``"content"``, ``"experience"``, ``"governance"`` ...) and keyed by
+what it is about: the day, a merchant's or creator's index, a block of consumers. A stream's
+numbers depend only on the root seed, its name and its keys, so adding a draw in one module
+never shifts the numbers another module sees, and policies compared at the same seed face the
+same luck (common random numbers).
 
-* adding a draw in one module never shifts the numbers another module sees (policies compared
-  at the same seed face the same luck: common random numbers);
-* consumer blocks can be processed in any order, by any number of workers, with the same result.
+Consumers' daily draws are not taken from generators at all: the day's stream gives a 64-bit
+key (:meth:`Streams.key`) and each draw is a hash of that key, the consumer, its purpose and
+slot (:mod:`sim.kernels.counter_rng`), so they do not depend on how consumers are processed.
 
 The global ``random`` and ``np.random`` states are never used.
 """
@@ -20,8 +22,8 @@ from functools import lru_cache
 import numpy as np
 
 CONSUMER_BLOCK = 1 << 16
-"""Consumers per random-number block. Consumer kernels draw from one stream per block of this
-many consecutive consumers, so results do not depend on how blocks are grouped into chunks."""
+"""Consumers per block when the population and the initial follows are drawn: one stream per
+block, so memory stays bounded and the draws do not depend on how blocks are processed."""
 
 
 @lru_cache(maxsize=4096)

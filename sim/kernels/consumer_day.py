@@ -190,31 +190,9 @@ class Rules:
     results_per_need: int
     mall_browse_prob: float
     loyalty_prob: float
-    base_logit: np.ndarray  # (5,) float64
-    interest_coef: float
-    creator_trust_coef: float
-    live_urgency_logit: float
-    platform_trust_coef: float
-    need_match_logit: float
-    claimed_quality_coef: float
-    appeal_coef: float
-    price_coef: float
+    coefficients: PurchaseCoefficients
     event_logit: float
     follow_after_view_prob: float
-
-    @property
-    def coefficients(self) -> PurchaseCoefficients:
-        return PurchaseCoefficients(
-            base_logit=self.base_logit,
-            interest_coef=self.interest_coef,
-            creator_trust_coef=self.creator_trust_coef,
-            live_urgency_logit=self.live_urgency_logit,
-            platform_trust_coef=self.platform_trust_coef,
-            need_match_logit=self.need_match_logit,
-            claimed_quality_coef=self.claimed_quality_coef,
-            appeal_coef=self.appeal_coef,
-            price_coef=self.price_coef,
-        )
 
 
 @dataclass(frozen=True)
@@ -841,16 +819,17 @@ def _sampler_tuple(s: Sampler):
 
 def _kernel_args(chunk: Chunk, t: Tables, r: Rules, key: np.uint64):
     shares = _shares(r, t)
+    c = r.coefficients
     coefs = np.array(
         [
-            r.interest_coef,
-            r.creator_trust_coef,
-            r.live_urgency_logit,
-            r.platform_trust_coef,
-            r.need_match_logit,
-            r.claimed_quality_coef,
-            r.appeal_coef,
-            r.price_coef,
+            c.interest_coef,
+            c.creator_trust_coef,
+            c.live_urgency_logit,
+            c.platform_trust_coef,
+            c.need_match_logit,
+            c.claimed_quality_coef,
+            c.appeal_coef,
+            c.price_coef,
         ]
     )
     return (
@@ -865,8 +844,8 @@ def _kernel_args(chunk: Chunk, t: Tables, r: Rules, key: np.uint64):
         price_fen(t.listing_price_yuan),
         r.channels.astype(np.bool_), shares, float(r.active_multiplier), float(r.need_prob),
         r.need_weight, float(r.search_share), int(r.results_per_need), float(r.mall_browse_prob),
-        float(r.loyalty_prob), r.base_logit, coefs, float(r.event_logit),
-        float(r.follow_after_view_prob),
+        float(r.loyalty_prob), np.asarray(c.base_logit, dtype=np.float64), coefs,
+        float(r.event_logit), float(r.follow_after_view_prob),
     )  # fmt: skip
 
 

@@ -27,6 +27,7 @@ from sim.kernels.consumer_day import (
     consumer_day_numpy,
 )
 from sim.kernels.matching import FEED, FOLLOW, LIVE, MALL, SEARCH
+from sim.kernels.purchase import PurchaseCoefficients
 from sim.kernels.sampling import index_by_category
 from sim.model import MarketModel
 
@@ -79,6 +80,9 @@ ALWAYS = 50.0
 """A base log-odds at which every impression is bought (while the budget lasts)."""
 
 
+COEFFICIENTS = set(PurchaseCoefficients.__dataclass_fields__)
+
+
 def make_rules(**changes) -> Rules:
     """Every channel on, no needs, no browsing, no loyalty, nobody buys or follows."""
     rules = Rules(
@@ -91,18 +95,14 @@ def make_rules(**changes) -> Rules:
         results_per_need=3,
         mall_browse_prob=0.0,
         loyalty_prob=0.0,
-        base_logit=np.full(5, NEVER),
-        interest_coef=0.0,
-        creator_trust_coef=0.0,
-        live_urgency_logit=0.0,
-        platform_trust_coef=0.0,
-        need_match_logit=0.0,
-        claimed_quality_coef=0.0,
-        appeal_coef=0.0,
-        price_coef=0.0,
+        coefficients=PurchaseCoefficients(
+            np.full(5, NEVER), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+        ),
         event_logit=0.0,
         follow_after_view_prob=0.0,
     )
+    coefficient_changes = {k: changes.pop(k) for k in list(changes) if k in COEFFICIENTS}
+    rules = replace(rules, coefficients=replace(rules.coefficients, **coefficient_changes))
     return replace(rules, **changes)
 
 
@@ -662,15 +662,7 @@ def small_days(draw):
         results_per_need=int(rng.integers(1, 6)),
         mall_browse_prob=float(rng.random()),
         loyalty_prob=float(rng.random()),
-        base_logit=rng.uniform(-20, 5, 5),
-        interest_coef=coef[0],
-        creator_trust_coef=coef[1],
-        live_urgency_logit=coef[2],
-        platform_trust_coef=coef[3],
-        need_match_logit=coef[4],
-        claimed_quality_coef=coef[5],
-        appeal_coef=coef[6],
-        price_coef=coef[7],
+        coefficients=PurchaseCoefficients(rng.uniform(-20, 5, 5), *coef[:8]),
         event_logit=float(rng.normal(0, 2)),
         follow_after_view_prob=float(rng.random()),
     )

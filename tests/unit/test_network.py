@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from sim.network import EMPTY, FollowGraph, build_follow_graph
+from sim.rng import Streams
 
 
 def assert_consistent(graph: FollowGraph) -> None:
@@ -135,7 +136,7 @@ def test_build_respects_capacity_and_counts():
     n, k, c = 500, 4, 30
     interest = rng.dirichlet(np.ones(k), size=n)
     g = build_follow_graph(
-        interest, rng.integers(0, k, c), rng.lognormal(0, 1, c), 3.0, 4, 0.5, rng
+        interest, rng.integers(0, k, c), rng.lognormal(0, 1, c), 3.0, 4, 0.5, Streams(0)
     )
     assert g.count.max() <= 4
     assert g.n_edges > 0
@@ -145,11 +146,10 @@ def test_build_respects_capacity_and_counts():
 
 def test_build_follows_only_creators_of_categories_of_interest():
     """Consumers interested only in category 1 follow only creators whose main category is 1."""
-    rng = np.random.default_rng(1)
     n = 200
     interest = np.tile([0.0, 1.0, 0.0], (n, 1))
     creator_category = np.array([0, 1, 2, 1, 0, 1])
-    g = build_follow_graph(interest, creator_category, np.ones(6), 2.0, 3, 0.5, rng)
+    g = build_follow_graph(interest, creator_category, np.ones(6), 2.0, 3, 0.5, Streams(1))
     _, creators = g.edges()
     assert creators.size > 0
     assert np.all(creator_category[creators] == 1)
@@ -157,19 +157,19 @@ def test_build_follows_only_creators_of_categories_of_interest():
 
 def test_build_with_no_follows_wanted_is_empty():
     """A mean of zero follows, or no creators, gives an empty network."""
-    rng = np.random.default_rng(2)
+    streams = Streams(2)
     interest = np.full((10, 2), 0.5)
-    assert build_follow_graph(interest, np.array([0, 1]), np.ones(2), 0.0, 3, 0.5, rng).n_edges == 0
-    empty = build_follow_graph(interest, np.empty(0, int), np.empty(0), 3.0, 3, 0.5, rng)
+    none = build_follow_graph(interest, np.array([0, 1]), np.ones(2), 0.0, 3, 0.5, streams)
+    assert none.n_edges == 0
+    empty = build_follow_graph(interest, np.empty(0, int), np.empty(0), 3.0, 3, 0.5, streams)
     assert empty.n_edges == 0
 
 
 def test_build_mean_follows_when_far_below_capacity():
     """With a large creator pool the mean follows per consumer is close to the Poisson mean."""
-    rng = np.random.default_rng(3)
     n, c = 4000, 400
     interest = np.full((n, 2), 0.5)
-    g = build_follow_graph(interest, np.arange(c) % 2, np.ones(c), 2.0, 20, 0.5, rng)
+    g = build_follow_graph(interest, np.arange(c) % 2, np.ones(c), 2.0, 20, 0.5, Streams(3))
     # Poisson(2) truncated at 20 has mean 2; repeats among 400 creators are rare enough that
     # the extra draws make them up. Bound: 4 standard errors of a Poisson(2) mean.
     assert abs(g.count.mean() - 2.0) < 4 * np.sqrt(2.0 / n)

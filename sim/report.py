@@ -97,6 +97,12 @@ def difference_rows(results: ComparisonResults, metrics: list[str]) -> str:
     return f"<table><tr><th>metric</th>{head}</tr>{''.join(rows)}</table>"
 
 
+def folder_name(folder: Path) -> str:
+    """The folder's name as readers will see it: a report is written while its folder still
+    has its hidden ``.<name>.partial`` name."""
+    return folder.name.removeprefix(".").removesuffix(".partial")
+
+
 def write_report(results: ComparisonResults, figures: list[Figure], path: Path) -> Path:
     """Write ``report.html`` for a comparison from its files and drawn figures."""
     info = results.info
@@ -147,7 +153,7 @@ intervals across seeds; differences are paired by seed.</p>
 {difference_rows(results, metrics)}
 <h2>Figures</h2>
 {"".join(figure_html)}
-<p class=muted>Generated from the files of <code>{html.escape(results.folder.name)}</code>;
+<p class=muted>Generated from the files of <code>{html.escape(folder_name(results.folder))}</code>;
 every metric is defined in docs/METRICS.md.</p>
 </body></html>
 """

@@ -76,6 +76,17 @@ def handled():
         raise typer.Exit(EXIT_FAILURE) from None
 
 
+OPTION_KEYS = {"seed": "seed", "steps": "steps", "consumers": "population.consumers"}
+"""Command-line options that are shorthands for scenario keys."""
+
+
+def as_overrides(set_: list[str] | None, **options: int | None) -> list[str]:
+    """The --set overrides, then the shorthand options given (--seed, --steps, --consumers)."""
+    overrides = list(set_ or [])
+    overrides += [f"{OPTION_KEYS[name]}={v}" for name, v in options.items() if v is not None]
+    return overrides
+
+
 def progress_bar(description: str) -> Progress:
     return Progress(
         TextColumn("{task.description}"),
@@ -102,10 +113,7 @@ def run(
     """Run a scenario once; print the results folder as the last line."""
     from sim.runner import run_scenario
 
-    overrides = list(set_ or [])
-    for key, value in (("seed", seed), ("steps", steps), ("population.consumers", consumers)):
-        if value is not None:
-            overrides.append(f"{key}={value}")
+    overrides = as_overrides(set_, seed=seed, steps=steps, consumers=consumers)
     with handled():
         loaded = load_scenario(scenario, overrides)
         cfg = loaded.config
@@ -157,10 +165,7 @@ def compare(
     from sim.compare import compare as run_comparison
     from sim.scenario import load_policies
 
-    overrides = list(set_ or [])
-    for key, value in (("steps", steps), ("population.consumers", consumers)):
-        if value is not None:
-            overrides.append(f"{key}={value}")
+    overrides = as_overrides(set_, steps=steps, consumers=consumers)
     with handled():
         base = load_scenario(scenario, overrides)
         policies = load_policies(scenario, overrides, policy or [])

@@ -38,13 +38,12 @@ from pathlib import Path
 import pandas as pd
 
 from sim.config import Scenario
-from sim.io import write_csv, write_json, write_text
+from sim.io import atomic_folder, write_csv, write_json, write_text
 from sim.runner import (
     FIGURES,
     package_versions,
     simulate,
     timestamp,
-    unique_folder,
     write_run_folder,
 )
 from sim.scenario import LoadedScenario, dump_yaml
@@ -158,33 +157,29 @@ def compare(
     figures and report.html unless ``plot`` is False)."""
     config = scenario.config
     command = tuple(command if command is not None else sys.argv)
-    out_root = Path(out_root)
-    out_root.mkdir(parents=True, exist_ok=True)
-    final = unique_folder(out_root, f"{config.name}-compare-{timestamp()}")
-    partial = out_root / f".{final.name}.partial"
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
-    try:
+    name = f"{config.name}-compare-{timestamp()}"
+    with atomic_folder(Path(out_root), name) as (partial, final):
         partial.mkdir()
         tasks = []
         threads = max(1, (os.cpu_count() or 1) // max(workers, 1))
         for seed_index in range(seeds):  # seed-major: every policy progresses together
-            for name, loaded in policies.items():
-                folder = partial / "runs" / name / f"seed{seed_index}"
+            for policy, loaded in policies.items():
+                folder = partial / "runs" / policy / f"seed{seed_index}"
                 folder.parent.mkdir(parents=True, exist_ok=True)
                 tasks.append(
                     RunTask(
-                        name, seed_index, loaded.config, loaded.resolved, folder, command, threads
+                        policy, seed_index, loaded.config, loaded.resolved, folder, command, threads
                     )
                 )
         records = _execute(tasks, workers, progress)
-        order = {name: i for i, name in enumerate(policies)}
+        order = {policy: i for i, policy in enumerate(policies)}
         records.sort(key=lambda r: (order[r["policy"]], r["seed_index"]))
         summary = pd.DataFrame(records)
         write_csv(partial / "summary.csv", summary)
         ok = summary[summary["status"] == "ok"].drop(columns=["status", "error"])
-        comparison = comparison_table(ok)
-        write_csv(partial / "comparison.csv", comparison)
+        write_csv(partial / "comparison.csv", comparison_table(ok))
         reference = next(iter(policies))
         write_csv(partial / "differences.csv", paired_differences(ok, reference))
         write_text(partial / "config.yaml", dump_yaml(scenario.resolved))
@@ -200,7 +195,7 @@ def compare(
             "seed": config.seed,
             "seeds": seeds,
             "seed_indices": list(range(seeds)),
-            "policies": {name: scenario.resolved["policies"].get(name, {}) for name in policies},
+            "policies": {p: scenario.resolved["policies"].get(p, {}) for p in policies},
             "reference_policy": reference,
             "confidence": CONFIDENCE,
             "workers": workers,
@@ -213,8 +208,4 @@ def compare(
             draw_comparison(partial, info)
         info["wall_time_s"] = round(time.perf_counter() - t0, 3)
         write_json(partial / "run.json", info)
-        os.replace(partial, final)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
     return CompareResult(final, summary, failures)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,3 +58,30 @@ def write_parquet(path: Path, frame: pd.DataFrame) -> None:
 
 def write_csv(path: Path, frame: pd.DataFrame) -> None:
     atomic_write(path, lambda p: frame.to_csv(p, index=False))
+
+
+def unique_folder(parent: Path, name: str) -> Path:
+    """``parent/name``, or ``name-2``, ``name-3`` ... if taken (or being built)."""
+    folder = parent / name
+    n = 2
+    while folder.exists() or (parent / f".{folder.name}.partial").exists():
+        folder = parent / f"{name}-{n}"
+        n += 1
+    return folder
+
+
+@contextmanager
+def atomic_folder(parent: Path, name: str) -> Iterator[tuple[Path, Path]]:
+    """Build a folder under the hidden name ``.<name>.partial`` and rename it to its final
+    name when the block ends without error; on any error (or Ctrl-C) remove it. Yields
+    (partial, final): the folder to write into and the name it will have."""
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    final = unique_folder(parent, name)
+    partial = parent / f".{final.name}.partial"
+    try:
+        yield partial, final
+        os.replace(partial, final)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise

@@ -123,6 +123,15 @@ def _legend_below(fig, handles, labels, title: str | None = None) -> None:
     fig.tight_layout(rect=(0, 0.08, 1, 0.95))
 
 
+def style_axis(ax, xlabel: str, ylabel: str, title: str) -> None:
+    """Labels, title, readable numbers and a light grid: the look every panel shares."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.yaxis.set_major_formatter(NUMBER_FORMAT)
+    ax.grid(alpha=0.3)
+
+
 def band(runs: list[RunResults], metric: str) -> pd.DataFrame:
     """Per step: mean across runs and the 95% t-interval (columns step, mean, low, high)."""
     table = pd.concat([r.wide[metric].rename(i) for i, r in enumerate(runs)], axis=1).sort_index()
@@ -206,11 +215,7 @@ def plot_timeseries(results: Results, stem: Path, metrics: list[str]) -> Figure:
             if ax is axes[0]:
                 handles.append(line)
                 labels.append(results.name)
-        ax.set_xlabel("day")
-        ax.set_ylabel(metric_label(metric))
-        ax.set_title(metric, fontsize=10)
-        ax.yaxis.set_major_formatter(NUMBER_FORMAT)
-        ax.grid(alpha=0.3)
+        style_axis(ax, "day", metric_label(metric), metric)
     fig.suptitle(_title(results, "metrics over days"))
     _legend_below(
         fig, handles, labels, "policy" if isinstance(results, ComparisonResults) else None
@@ -271,11 +276,7 @@ def plot_channels(results: Results, stem: Path, metrics: list[str]) -> Figure:
         polys = ax.stackplot(steps, *means, labels=CHANNELS, colors=colors, alpha=0.85)
         if not handles:
             handles = list(polys)
-        ax.set_xlabel("day")
-        ax.set_ylabel("GMV (yuan per day)")
-        ax.set_title(label, fontsize=10)
-        ax.yaxis.set_major_formatter(NUMBER_FORMAT)
-        ax.grid(alpha=0.3)
+        style_axis(ax, "day", "GMV (yuan per day)", label)
     what = "GMV by channel" + (
         " (mean over seeds)" if isinstance(results, ComparisonResults) else ""
     )
@@ -387,11 +388,7 @@ def plot_governance(results: Results, stem: Path, metrics: list[str]) -> Figure:
                 ax.fill_between(table.index, low, high, color=color, alpha=0.2, linewidth=0)
             if ax is axes[0]:
                 handles.append(line)
-        ax.set_xlabel("day")
-        ax.set_ylabel(f"{metric.removeprefix('gov_')} (cumulative count)")
-        ax.set_title(metric, fontsize=10)
-        ax.yaxis.set_major_formatter(NUMBER_FORMAT)
-        ax.grid(alpha=0.3)
+        style_axis(ax, "day", f"{metric.removeprefix('gov_')} (cumulative count)", metric)
     fig.suptitle(_title(results, "governance actions"))
     _legend_below(
         fig, handles, policies, "policy" if isinstance(results, ComparisonResults) else None

@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
-import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -32,7 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.config import Scenario
-from sim.io import write_csv, write_json, write_parquet, write_text
+from sim.io import atomic_folder, write_csv, write_json, write_parquet, write_text
 from sim.model import MarketModel
 from sim.recorder import Recorder
 from sim.scenario import LoadedScenario, config_sha256, dump_yaml
@@ -103,15 +102,6 @@ def timestamp() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def unique_folder(parent: Path, name: str) -> Path:
-    folder = parent / name
-    n = 2
-    while folder.exists() or (parent / f".{folder.name}.partial").exists():
-        folder = parent / f"{name}-{n}"
-        n += 1
-    return folder
-
-
 def write_run_folder(
     folder: Path,
     config: Scenario,
@@ -174,13 +164,10 @@ def run_scenario(
     """Run a loaded scenario once and write its results folder under ``out_root`` (with its
     default figures unless ``plot`` is False)."""
     config = loaded.config
-    out_root = Path(out_root)
-    out_root.mkdir(parents=True, exist_ok=True)
-    final = unique_folder(out_root, f"{config.name}-seed{config.seed}-{timestamp()}")
-    partial = out_root / f".{final.name}.partial"
+    name = f"{config.name}-seed{config.seed}-{timestamp()}"
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    t0 = time.perf_counter()
-    try:
+    with atomic_folder(Path(out_root), name) as (partial, final):
+        t0 = time.perf_counter()
         recorder = simulate(config, progress=progress)
         wall = time.perf_counter() - t0
         summary = write_run_folder(
@@ -194,13 +181,4 @@ def run_scenario(
             started_at=started_at,
             plot=plot,
         )
-        os.replace(partial, final)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
     return RunResult(final, summary, wall)
-
-
-def is_complete_run(folder: Path) -> bool:
-    """A run folder is complete when its ``run.json`` exists."""
-    return (Path(folder) / "run.json").is_file()

@@ -44,6 +44,9 @@ class BadInput(Exception):
 
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML file.", show_default=False)]
 NoPlotOpt = Annotated[bool, typer.Option("--no-plot", help="Skip the default figures.")]
+StepsOpt = Annotated[int | None, typer.Option(help="Days to simulate.")]
+ConsumersOpt = Annotated[int | None, typer.Option(help="Number of consumers.")]
+OutOpt = Annotated[Path, typer.Option(help="Folder for results.")]
 SetOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -104,10 +107,10 @@ def run(
     seed: Annotated[
         int | None, typer.Option(help="Root random seed (overrides the scenario's).")
     ] = None,
-    steps: Annotated[int | None, typer.Option(help="Days to simulate.")] = None,
-    consumers: Annotated[int | None, typer.Option(help="Number of consumers.")] = None,
+    steps: StepsOpt = None,
+    consumers: ConsumersOpt = None,
     set_: SetOpt = None,
-    out: Annotated[Path, typer.Option(help="Folder for results.")] = Path("results"),
+    out: OutOpt = Path("results"),
     no_plot: NoPlotOpt = False,
 ) -> None:
     """Run a scenario once; print the results folder as the last line."""
@@ -151,10 +154,10 @@ def compare(
             "--policy", help="Policy to run (repeatable; default: all).", show_default=False
         ),
     ] = None,
-    steps: Annotated[int | None, typer.Option(help="Days to simulate.")] = None,
-    consumers: Annotated[int | None, typer.Option(help="Number of consumers.")] = None,
+    steps: StepsOpt = None,
+    consumers: ConsumersOpt = None,
     set_: SetOpt = None,
-    out: Annotated[Path, typer.Option(help="Folder for results.")] = Path("results"),
+    out: OutOpt = Path("results"),
     no_plot: NoPlotOpt = False,
 ) -> None:
     """Run each policy of a scenario on the same seeds; write confidence intervals, figures

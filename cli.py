@@ -1,11 +1,12 @@
 """zhongcao command line: parse, hand over to ``sim``, print. No model logic lives here.
 
 Exit codes: 0 success; 1 a failure while running (one line on stderr); 2 bad input (an invalid
-scenario lists every problem by key path and file line); 130 interrupted.
+scenario lists every problem by key path and file line); 130 interrupted (Ctrl-C or SIGTERM).
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -364,7 +365,14 @@ def validate(scenario: ScenarioArg, set_: SetOpt = None) -> None:
         typer.echo(f"{scenario}: valid ({files}; policies: {names}; sha256 {loaded.sha256[:12]})")
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    # SIGTERM (a job killed, a CI time-out) ends a run like Ctrl-C does: the folder being
+    # written is removed rather than left behind.
+    signal.signal(signal.SIGTERM, _interrupt)
     app()
 
 

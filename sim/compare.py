@@ -126,9 +126,21 @@ def _execute(tasks: list[RunTask], workers: int, progress: CompareProgress | Non
             for future in as_completed(futures):
                 done(future.result())
         except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
+            _stop_workers(pool)
             raise
     return records
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Cancel what has not started and kill the workers now: on an interruption, runs still in
+    progress would otherwise go on writing into the comparison folder being removed."""
+    if hasattr(pool, "terminate_workers"):  # Python >= 3.14
+        pool.terminate_workers()
+        return
+    processes = list((pool._processes or {}).values())  # no public way before 3.14
+    pool.shutdown(wait=False, cancel_futures=True)  # forgets its processes: taken above
+    for process in processes:
+        process.terminate()
 
 
 def draw_comparison(folder: Path, info: dict) -> Path:

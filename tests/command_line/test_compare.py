@@ -4,7 +4,12 @@ failures recorded, and bad input refused before any run starts."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -239,3 +244,41 @@ def test_every_bad_policy_is_listed_at_once(tmp_path):
     text = caught.value.render()
     assert "in policy 'a'" in text and "in policy 'b'" in text
     assert f"{scenario.name}:" in text
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_during_runs_stops_the_workers_and_leaves_nothing(tmp_path, signum):
+    """SIGTERM to the command, or Ctrl-C to its process group, while runs are in progress in a
+    pool of two workers: the workers stop at once, the command exits 130 and no folder, partial
+    or complete, is left behind (a worker left running would write into it after removal)."""
+    path = write_scenario(tmp_path, GOVERNANCE.replace("steps: 8", "steps: 30"))
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "cli", "compare", path, "--seeds", "20", "--workers", "2"]
+    proc = subprocess.Popen(
+        [*map(str, command), "--out", str(out), "--no-plot"],
+        cwd=Path(cli.__file__).parent,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal would give it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # not ignored
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while not list(out.glob(".*.partial/runs/*/seed*/run.json")):
+            assert proc.poll() is None and time.monotonic() < deadline, "no run finished"
+            time.sleep(0.1)
+        if signum == signal.SIGINT:
+            os.killpg(proc.pid, signum)
+        else:
+            proc.send_signal(signum)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr
+    assert "Traceback" not in stderr
+    time.sleep(1)  # a worker that outlived the command would write here by now
+    assert list(out.iterdir()) == []

@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench baseline clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "zhongcao needs Python >= 3.11; set PYTHON=python3.11")'
@@ -26,6 +26,11 @@ test: $(STAMP)
 # Benchmarks are not part of the tests: they write BENCHMARKS.md (about 10 minutes).
 bench: $(STAMP)
 	$(BIN)/zhongcao bench --consumers 100000 --consumers 1000000 --consumers 10000000 --mesa --out BENCHMARKS.md
+
+# The pinned regression results (tests/baseline/*.json), recomputed on purpose: commit the
+# refresh on its own and say in the message which change of behaviour it records.
+baseline: $(STAMP)
+	$(BIN)/python tests/baseline/regression.py --refresh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

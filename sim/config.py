@@ -18,32 +18,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
-CHANNELS: tuple[str, ...] = ("feed", "live", "follow", "search", "mall")
-"""The platform's five channels, in the order used by every per-channel array."""
-
-MERCHANT_KINDS: tuple[str, ...] = (
-    "brand",
-    "new_brand",
-    "small_business",
-    "rural_producer",
-    "heritage_craft",
-    "publisher",
+from sim.vocabulary import (  # noqa: F401  (re-exported: the schema's names)
+    CHANNELS,
+    CREATOR_KINDS,
+    INDEPENDENT_CREATOR_KINDS,
+    MERCHANT_KINDS,
 )
-CREATOR_KINDS: tuple[str, ...] = (
-    "mega_influencer",
-    "general",
-    "knowledge",
-    "new_farmer",
-    "heritage_artisan",
-    "brand_account",
-)
-INDEPENDENT_CREATOR_KINDS: tuple[str, ...] = (
-    "mega_influencer",
-    "general",
-    "knowledge",
-    "new_farmer",
-)
-"""Creator kinds that exist on their own; the others are a merchant's own account (自播)."""
 
 SCHEMA_VERSION = 1
 
@@ -834,13 +814,14 @@ ProgramConfig = Annotated[
 # --------------------------------------------------------------------------------------------
 
 
-def _known_metric(name: str) -> str:
-    from sim.metrics import REGISTRY  # imported here: the metrics module imports this one
-
-    if name not in REGISTRY:
+def _known_metric(name: str, info: ValidationInfo) -> str:
+    """A metric name the loader knows (it passes the registry's names as the validation
+    context ``metric_names``; the schema itself knows no metrics)."""
+    names = (info.context or {}).get("metric_names")
+    if names is not None and name not in names:
         import difflib
 
-        close = difflib.get_close_matches(name, list(REGISTRY), n=1)
+        close = difflib.get_close_matches(name, list(names), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else " (see docs/METRICS.md)"
         raise ValueError(f"unknown metric {name!r}{hint}")
     return name

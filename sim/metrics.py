@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.config import CHANNELS, MERCHANT_KINDS
+from sim.vocabulary import CHANNELS, MERCHANT_KINDS
 
 if TYPE_CHECKING:
     from sim.model import MarketModel

@@ -26,11 +26,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
-from sim.config import CHANNELS, CREATOR_KINDS, INDEPENDENT_CREATOR_KINDS  # noqa: E402
 from sim.io import atomic_write  # noqa: E402
 from sim.metrics import REGISTRY, gini  # noqa: E402
 from sim.results import ComparisonResults, Results, RunResults  # noqa: E402
 from sim.stats import mean_ci, mean_ci_rows  # noqa: E402
+from sim.vocabulary import CHANNELS, CREATOR_KINDS, INDEPENDENT_CREATOR_KINDS  # noqa: E402
 
 FORMATS = ("png", "svg")
 DPI = 120

@@ -34,6 +34,7 @@ from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, SequenceNode
 
 from sim.config import Scenario
+from sim.metrics import REGISTRY
 
 Path_ = tuple[str | int, ...]
 """A key path inside the scenario: mapping keys and list indices."""
@@ -438,7 +439,9 @@ def validate(data: dict, origins: Mapping[Path_, str], source: str) -> Scenario:
     categories = (
         data.get("market", {}).get("categories") if isinstance(data.get("market"), dict) else None
     )
-    context = {"categories": set(categories)} if isinstance(categories, dict) else {}
+    context: dict[str, Any] = {"metric_names": set(REGISTRY)}
+    if isinstance(categories, dict):
+        context["categories"] = set(categories)
     try:
         return Scenario.model_validate(data, context=context)
     except ValidationError as exc:

@@ -12,7 +12,7 @@ import mesa
 import numpy as np
 
 from sim.arrays import ema
-from sim.config import INDEPENDENT_CREATOR_KINDS
+from sim.vocabulary import INDEPENDENT_CREATOR_KINDS
 
 DROP_AFTER_SALES = 5
 """A creator drops an offer once at least this many of its units were delivered and more than

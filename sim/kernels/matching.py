@@ -11,6 +11,6 @@ How consumers are matched to content and listings is in :mod:`sim.kernels.consum
 
 from __future__ import annotations
 
-from sim.config import CHANNELS
+from sim.vocabulary import CHANNELS, FEED, FOLLOW, LIVE, MALL, SEARCH
 
-FEED, LIVE, FOLLOW, SEARCH, MALL = range(len(CHANNELS))
+__all__ = ["CHANNELS", "FEED", "FOLLOW", "LIVE", "MALL", "SEARCH"]

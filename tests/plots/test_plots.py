@@ -16,11 +16,11 @@ from typer.testing import CliRunner
 
 import cli
 from sim.compare import compare
-from sim.config import CHANNELS
 from sim.plots import KINDS, draw, fit_power_law_tail, kinds_for, lorenz
 from sim.results import ComparisonResults, RunResults, open_results
 from sim.runner import run_scenario
 from sim.scenario import load_policies, load_scenario
+from sim.vocabulary import CHANNELS
 
 runner = CliRunner()
 SMALL = ["steps=8", "population.consumers=1500"]

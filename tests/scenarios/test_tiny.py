@@ -18,12 +18,12 @@ import pytest
 from conftest import SCENARIOS, tiny_config
 from pandas.testing import assert_frame_equal
 
-from sim.config import CHANNELS, MERCHANT_KINDS
 from sim.metrics import REGISTRY
 from sim.model import MarketModel
 from sim.population import ATTRIBUTES
 from sim.runner import simulate
 from sim.scenario import load_scenario
+from sim.vocabulary import CHANNELS, MERCHANT_KINDS
 
 CHANNEL_GMV = [f"gmv_{ch}_yuan" for ch in CHANNELS]
 KIND_GMV = [f"gmv_kind_{kind}_yuan" for kind in MERCHANT_KINDS]

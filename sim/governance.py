@@ -1,10 +1,14 @@
-"""Governance (治理): the rules strictness sets, and the five actions of the articles.
+"""Governance (治理): the rules strictness sets, and the five actions of the articles
+(:data:`sim.vocabulary.GOVERNANCE_ACTIONS`).
 
 1. intercept a violating listing before it goes live (拦截违规商品发布)
 2. ban a product proven to violate (封禁违规商品)
 3. delist a risky product (下架风险商品)
 4. penalize a merchant (处罚违规商家): a fine and a strike
 5. remove a merchant (清退严重违规商家) once its strikes reach the limit
+
+:func:`enforce` decides a day's actions after trading as a pure function of arrays; the
+governance phase (:mod:`sim.phases.governance`) applies them.
 
 Detection is imperfect both ways: violators slip through, honest merchants are sometimes hit
 (false positives are counted). Screening and investigations cost the platform money.
@@ -13,12 +17,16 @@ Detection is imperfect both ways: violators slip through, honest merchants are s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.config import GovernanceConfig
+from sim.vocabulary import GOVERNANCE_ACTIONS
 
-ACTIONS = ("intercepted", "banned", "delisted", "penalized", "removed")
+if TYPE_CHECKING:
+    from sim.config import GovernanceConfig
+
+ACTIONS = GOVERNANCE_ACTIONS
 
 
 @dataclass(frozen=True)
@@ -98,3 +106,54 @@ def investigation_chance(complaints_recent: np.ndarray, rules: GovernanceRules) 
 def conviction_chance(violator: np.ndarray, rules: GovernanceRules) -> np.ndarray:
     """Chance an investigation convicts. (m,) bool -> (m,) float."""
     return np.where(violator, rules.conviction_prob, rules.false_conviction_prob)
+
+
+@dataclass(frozen=True)
+class Enforcement:
+    """A day's enforcement decisions, as rows into the arrays given to :func:`enforce`."""
+
+    delist: np.ndarray
+    """(d,) rows of live listings delisted as risky."""
+    investigated: int
+    """Merchants investigated."""
+    convict: np.ndarray
+    """(c,) rows of merchants convicted, in row order."""
+    remove: np.ndarray
+    """(c,) bool, for each convicted merchant: its strikes reach the removal limit."""
+
+
+def enforce(
+    live: np.ndarray,
+    est_quality: np.ndarray,
+    evidence: np.ndarray,
+    complaints_recent: np.ndarray,
+    violator: np.ndarray,
+    strikes: np.ndarray,
+    rules: GovernanceRules,
+    min_evidence: float,
+    rng: np.random.Generator,
+) -> Enforcement:
+    """The day's enforcement over the merchants with a product on the market, after trading.
+
+    All inputs (m,): whether the product is live (else delisted), the platform's quality
+    estimate, the evidence behind it (reviews beyond the prior), recent complaints, whether
+    the merchant violates (what an investigation can find out), strikes so far.
+
+    1. delist live products whose estimate is below the threshold on at least
+       ``min_evidence`` of evidence;
+    2. investigate each merchant with :func:`investigation_chance` (one uniform each);
+    3. convict an investigated merchant with :func:`conviction_chance` (one more uniform
+       each); a conviction bans the product, fines and strikes, and removes the merchant
+       once its strikes reach ``removal_strikes``.
+    """
+    risky = (est_quality < rules.delist_quality_threshold) & (evidence >= min_evidence)
+    delist = np.flatnonzero(risky & live)
+    investigated = rng.random(live.size) < investigation_chance(complaints_recent, rules)
+    convicted = investigated & (rng.random(live.size) < conviction_chance(violator, rules))
+    convict = np.flatnonzero(convicted)
+    return Enforcement(
+        delist=delist,
+        investigated=int(investigated.sum()),
+        convict=convict,
+        remove=strikes[convict] + 1 >= rules.removal_strikes,
+    )

@@ -14,15 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sim.vocabulary import CHANNELS, MERCHANT_KINDS
+from sim.day import Day, DayCounts, GovernanceCounts, declared_metrics
+from sim.vocabulary import CHANNELS, GOVERNANCE_ACTIONS, MERCHANT_KINDS
 
-if TYPE_CHECKING:
-    from sim.model import MarketModel
+Model = Any
+"""The market model (:class:`sim.model.MarketModel`); typed loosely so that this module does
+not import the model that imports it."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,8 @@ class Metric:
     summary: str | tuple[str, str]
     """"sum", "last", "mean", or (numerator metric, denominator metric) for a ratio of sums;
     a ratio metric is summarised as sum(numerator) / sum(denominator)."""
-    compute: Callable[[MarketModel], float]
+    compute: Callable[[Model, Day], float]
+    """(model after the day, the day's record) -> the day's value."""
     weight: str | None = None
     """For a share metric: the metric it is a share of; the summary is the weighted mean."""
 
@@ -49,6 +52,26 @@ def metric(name, unit, definition, summary="sum", weight=None):
         return fn
 
     return add
+
+
+_DECLARED = {
+    cls: {name: declared for name, declared in declared_metrics(cls)}
+    for cls in (DayCounts, GovernanceCounts)
+}
+
+
+def counter_metric(cls: type, field_name: str) -> None:
+    """Register the metric a day counter declares (see :mod:`sim.day`): its value is the
+    counter's."""
+    declared = _DECLARED[cls][field_name]
+    part = "counts" if cls is DayCounts else "governance"
+
+    def compute(m, day, part=part, field_name=field_name):
+        return float(getattr(getattr(day, part), field_name))
+
+    metric(declared.name, declared.unit, declared.definition, declared.summary, declared.weight)(
+        compute
+    )
 
 
 def _ratio(num: float, den: float) -> float:
@@ -85,14 +108,14 @@ def top_share(values: np.ndarray, share: float) -> float:
     "yuan",
     "Gross merchandise value: the price of every order placed that day, returned or not.",
 )
-def _gmv(m):
-    return float(m.today.gmv_yuan.sum())
+def _gmv(m, day):
+    return float(day.counts.gmv_yuan.sum())
 
 
 for _i, _ch in enumerate(CHANNELS):
 
-    def _channel_gmv(m, i=_i):
-        return float(m.today.gmv_yuan[i])
+    def _channel_gmv(m, day, i=_i):
+        return float(day.counts.gmv_yuan[i])
 
     metric(
         f"gmv_{_ch}_yuan",
@@ -101,40 +124,32 @@ for _i, _ch in enumerate(CHANNELS):
         "impression that led to the purchase).",
     )(_channel_gmv)
 
-for _kind in MERCHANT_KINDS:
+for _i, _kind in enumerate(MERCHANT_KINDS):
 
-    def _kind_gmv(m, kind=_kind):
-        return float(m.today.gmv_by_kind_yuan.get(kind, 0.0))
+    def _kind_gmv(m, day, i=_i):
+        return float(day.counts.gmv_by_kind_yuan[i])
 
     metric(f"gmv_kind_{_kind}_yuan", "yuan", f"GMV of orders from merchants of kind {_kind}.")(
         _kind_gmv
     )
 
 
-@metric(
-    "quality_gmv_yuan",
-    "yuan",
-    """Quality GMV (有质量的GMV): the price of orders delivered that day that the buyer kept (not
-    returned) and that were sold by honest merchants (not violators). Counted on the delivery
-    day, since only then is it known whether an order is kept.""",
-)
-def _quality_gmv(m):
-    return m.today.quality_gmv_yuan
+counter_metric(DayCounts, "quality_gmv_yuan")
 
 
 @metric("refunds_yuan", "yuan", "Money refunded to buyers for orders returned that day.")
-def _refunds(m):
+def _refunds(m, day):
     return m.ledger.flow("refund")
 
 
 @metric("orders", "orders", "Orders placed that day (after budget and stock).")
-def _orders(m):
-    return float(m.today.orders.sum())
+def _orders(m, day):
+    return float(day.counts.orders.sum())
 
 
 @metric("impressions", "impressions", "Listings shown to consumers that day, over all channels.")
-def _impressions(m):
-    return float(m.today.impressions.sum())
+def _impressions(m, day):
+    return float(day.counts.impressions.sum())
 
 
 @metric(
@@ -143,8 +158,8 @@ def _impressions(m):
     "orders / impressions that day; over a run, total orders / total impressions.",
     summary=("orders", "impressions"),
 )
-def _conversion(m):
-    return _ratio(m.today.orders.sum(), m.today.impressions.sum())
+def _conversion(m, day):
+    return _ratio(day.counts.orders.sum(), day.counts.impressions.sum())
 
 
 @metric(
@@ -156,8 +171,8 @@ def _conversion(m):
     summary="mean",
     weight="orders",
 )
-def _new_customers(m):
-    return _ratio(m.today.new_customer_orders, m.today.orders.sum())
+def _new_customers(m, day):
+    return _ratio(day.counts.new_customer_orders, day.counts.orders.sum())
 
 
 @metric(
@@ -169,24 +184,20 @@ def _new_customers(m):
     summary="mean",
     weight="buyers",
 )
-def _repurchase(m):
-    return _ratio(m.today.repurchasing_buyers, m.today.buyers)
+def _repurchase(m, day):
+    return _ratio(day.counts.repurchasing_buyers, day.counts.buyers)
 
 
-@metric("buyers", "consumers", "Consumers who placed at least one order that day.")
-def _buyers(m):
-    return float(m.today.buyers)
+counter_metric(DayCounts, "buyers")
 
 
-@metric("stockouts", "units", "Units wanted that day that could not be sold because stock ran out.")
-def _stockouts(m):
-    return float(m.today.stockout_units)
+counter_metric(DayCounts, "stockout_units")
 
 
 for _i, _kind in enumerate(MERCHANT_KINDS):
 
-    def _kind_stockouts(m, i=_i):
-        return float(m.today.stockouts_by_kind[i])
+    def _kind_stockouts(m, day, i=_i):
+        return float(day.counts.stockouts_by_kind[i])
 
     metric(
         f"stockouts_kind_{_kind}",
@@ -195,43 +206,22 @@ for _i, _kind in enumerate(MERCHANT_KINDS):
     )(_kind_stockouts)
 
 
-@metric("returns", "orders", "Orders returned on delivery that day.")
-def _returns(m):
-    return float(m.today.returns)
+counter_metric(DayCounts, "returns")
 
 
-@metric("complaints", "complaints", "Complaints made on delivery that day.")
-def _complaints(m):
-    return float(m.today.complaints)
+counter_metric(DayCounts, "complaints")
 
 
-@metric(
-    "consumer_surplus_yuan",
-    "yuan",
-    """Value minus price of the orders delivered and kept that day, where a unit's value to
-    its buyer is the category's reference price x (0.5 + true quality); returned orders count
-    0 (refunded).""",
-)
-def _surplus(m):
-    return m.today.consumer_surplus_yuan
+counter_metric(DayCounts, "consumer_surplus_yuan")
 
 
 # --- consumers ------------------------------------------------------------------------------
 
 
-@metric(
-    "active_consumers",
-    "consumers",
-    "Consumers who opened the app that day (daily active). Over a run: the mean per day.",
-    summary="mean",
-)
-def _active(m):
-    return float(m.today.active_consumers)
+counter_metric(DayCounts, "active_consumers")
 
 
-@metric("consumers_left", "consumers", "Consumers who left the platform that day for good.")
-def _left(m):
-    return float(m.today.consumers_left)
+counter_metric(DayCounts, "consumers_left")
 
 
 @metric(
@@ -240,7 +230,7 @@ def _left(m):
     "Mean trust in the platform of the consumers still on it, at the end of the day.",
     summary="last",
 )
-def _trust(m):
+def _trust(m, day):
     pop = m.population
     on = pop.on_platform
     return float(pop.platform_trust[on].mean()) if on.any() else float("nan")
@@ -252,7 +242,7 @@ def _trust(m):
 @metric(
     "merchants_active", "merchants", "Merchants in business at the end of the day.", summary="last"
 )
-def _merchants_active(m):
+def _merchants_active(m, day):
     return float(len(m.active_merchants()))
 
 
@@ -262,7 +252,7 @@ def _merchants_active(m):
     "Share of the merchants in business at the end of the day who are violators.",
     summary="last",
 )
-def _violator_share(m):
+def _violator_share(m, day):
     active = m.active_merchants()
     return _ratio(sum(x.violator for x in active), len(active))
 
@@ -274,22 +264,14 @@ def _violator_share(m):
     summary="mean",
     weight="gmv_yuan",
 )
-def _violator_gmv(m):
-    return _ratio(m.today.violator_gmv_yuan, m.today.gmv_yuan.sum())
+def _violator_gmv(m, day):
+    return _ratio(day.counts.violator_gmv_yuan, day.counts.gmv_yuan.sum())
 
 
-@metric("merchant_entries", "merchants", "Merchants that entered that day.")
-def _m_entries(m):
-    return float(m.today.merchant_entries)
+counter_metric(DayCounts, "merchant_entries")
 
 
-@metric(
-    "merchant_exits",
-    "merchants",
-    "Merchants that left that day: bankrupt (cash below the credit limit) or removed by governance.",
-)
-def _m_exits(m):
-    return float(m.today.merchant_exits)
+counter_metric(DayCounts, "merchant_exits")
 
 
 @metric(
@@ -300,18 +282,14 @@ def _m_exits(m):
     production, overheads, traffic, service fees and fines. Cash-based: a sale counts when it
     is paid out, after delivery and the payment delay.""",
 )
-def _m_profit(m):
-    return m.today.merchant_profit_honest_yuan + m.today.merchant_profit_violator_yuan
+def _m_profit(m, day):
+    return day.counts.merchant_profit_honest_yuan + day.counts.merchant_profit_violator_yuan
 
 
-@metric("merchant_profit_honest_yuan", "yuan", "merchant_profit_yuan of honest merchants.")
-def _m_profit_honest(m):
-    return m.today.merchant_profit_honest_yuan
+counter_metric(DayCounts, "merchant_profit_honest_yuan")
 
 
-@metric("merchant_profit_violator_yuan", "yuan", "merchant_profit_yuan of violators.")
-def _m_profit_violator(m):
-    return m.today.merchant_profit_violator_yuan
+counter_metric(DayCounts, "merchant_profit_violator_yuan")
 
 
 @metric(
@@ -320,7 +298,7 @@ def _m_profit_violator(m):
     "Honest merchants in business at the end of the day.",
     summary="last",
 )
-def _honest_active(m):
+def _honest_active(m, day):
     return float(sum(not x.violator for x in m.active_merchants()))
 
 
@@ -330,13 +308,11 @@ def _honest_active(m):
     "Violators in business at the end of the day.",
     summary="last",
 )
-def _violator_active(m):
+def _violator_active(m, day):
     return float(sum(x.violator for x in m.active_merchants()))
 
 
-@metric("merchant_exits_violator", "merchants", "Violators among the day's merchant exits.")
-def _violator_exits(m):
-    return float(m.today.violator_exits)
+counter_metric(DayCounts, "violator_exits")
 
 
 # --- creators and MCNs ----------------------------------------------------------------------
@@ -348,18 +324,14 @@ def _violator_exits(m):
     "Creator agents active at the end of the day: independent creators and merchants' own accounts.",
     summary="last",
 )
-def _creators_active(m):
+def _creators_active(m, day):
     return float(len(m.active_creators()))
 
 
-@metric("creator_entries", "creators", "Independent creators that started that day.")
-def _c_entries(m):
-    return float(m.today.creator_entries)
+counter_metric(DayCounts, "creator_entries")
 
 
-@metric("creator_exits", "creators", "Independent creators that quit that day.")
-def _c_exits(m):
-    return float(m.today.creator_exits)
+counter_metric(DayCounts, "creator_exits")
 
 
 @metric(
@@ -368,7 +340,7 @@ def _c_exits(m):
     "Gini coefficient of active independent creators' average daily income (moving average).",
     summary="last",
 )
-def _income_gini(m):
+def _income_gini(m, day):
     return gini(np.array([c.income_ema_yuan for c in m.independent_creators()]))
 
 
@@ -378,7 +350,7 @@ def _income_gini(m):
     "Share of active independent creators' average daily income earned by the top 1% of them.",
     summary="last",
 )
-def _top1(m):
+def _top1(m, day):
     return top_share(np.array([c.income_ema_yuan for c in m.independent_creators()]), 0.01)
 
 
@@ -388,14 +360,15 @@ def _top1(m):
     "Gini coefficient of follower counts over active creators (own accounts included).",
     summary="last",
 )
-def _follower_gini(m):
-    return gini(np.array([c.followers for c in m.active_creators()]))
+def _follower_gini(m, day):
+    followers = m.follows.followers
+    return gini(np.array([int(followers[c.idx]) for c in m.active_creators()]))
 
 
 @metric(
     "mean_creator_skill", "skill (0-1)", "Mean content skill of active creators.", summary="last"
 )
-def _skill(m):
+def _skill(m, day):
     active = m.active_creators()
     return float(np.mean([c.skill for c in active])) if active else float("nan")
 
@@ -406,7 +379,7 @@ def _skill(m):
     "Creators under contract with an MCN at the end of the day.",
     summary="last",
 )
-def _signed(m):
+def _signed(m, day):
     return float(sum(len(x.roster) for x in m.mcns))
 
 
@@ -421,7 +394,7 @@ def _signed(m):
     program subsidies (shipping insurance paid, and the traffic programs gave valued at CPM;
     commission a program waived is already missing from the take commission).""",
 )
-def _platform_revenue(m):
+def _platform_revenue(m, day):
     f = m.ledger.flow
     return (
         f("take_commission")
@@ -431,7 +404,7 @@ def _platform_revenue(m):
         - f("guarantee_payout")
         - f("governance_cost")
         - f("shipping_subsidy")
-        - m.today.program_traffic_value_yuan
+        - day.counts.program_traffic_value_yuan
     )
 
 
@@ -441,45 +414,34 @@ def _platform_revenue(m):
     """What platform programs spent that day: traffic given (extra impressions valued at
     CPM), take commission waived, and shipping insurance paid.""",
 )
-def _subsidies(m):
-    return m.programs.spent_today_yuan
+def _subsidies(m, day):
+    return day.subsidy_spent_yuan
 
 
 @metric(
     "guarantee_paid_yuan", "yuan", "Paid from the guarantee fund (保障基金) to buyers that day."
 )
-def _guarantee(m):
+def _guarantee(m, day):
     return m.ledger.flow("guarantee_payout")
 
 
 @metric(
     "governance_cost_yuan", "yuan", "What screening and investigations cost the platform that day."
 )
-def _gov_cost(m):
+def _gov_cost(m, day):
     return m.ledger.flow("governance_cost")
 
 
-for _action, _text in (
-    ("intercepted", "Listings stopped by screening before going live (拦截)."),
-    ("banned", "Products banned after an investigation proved a violation (封禁)."),
-    ("delisted", "Risky products delisted for low estimated quality (下架)."),
-    ("penalized", "Merchants fined after a conviction (处罚)."),
-    ("removed", "Merchants removed from the platform after repeated convictions (清退)."),
-    ("false_positives", "Governance actions of any kind that hit an honest merchant."),
-):
-
-    def _count(m, action=_action):
-        return float(getattr(m.platform.counts, action))
-
-    metric(f"gov_{_action}", "actions", _text + " Counted per day.")(_count)
+for _action in (*GOVERNANCE_ACTIONS, "false_positives"):
+    counter_metric(GovernanceCounts, _action)
 
 
 # --- collection and summaries ---------------------------------------------------------------
 
 
-def collect(model: MarketModel) -> dict[str, float]:
-    """Every registered metric for the model's current day."""
-    return {name: float(m.compute(model)) for name, m in REGISTRY.items()}
+def collect(model: Model, day: Day) -> dict[str, float]:
+    """Every registered metric of the day just simulated (``day``, the model after it)."""
+    return {name: float(m.compute(model, day)) for name, m in REGISTRY.items()}
 
 
 def summarize(wide: pd.DataFrame) -> dict[str, float]:

@@ -18,17 +18,64 @@ creators, not merchants' own accounts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.config import NewcomerSupportProgram, ProgramConfig, RecoveryPlanProgram
-
 if TYPE_CHECKING:
     from sim.agents.merchant import Merchant
+    from sim.config import ProgramConfig, RecoveryPlanProgram
 
 NO_PROGRAM = -1
+
+
+def _targets(program, merchant: Merchant, category_names: tuple[str, ...]) -> bool:
+    target = program.target
+    if target.merchant_kinds and merchant.kind not in target.merchant_kinds:
+        return False
+    return not (target.categories and category_names[merchant.category] not in target.categories)
+
+
+@dataclass(frozen=True)
+class ProgramKind:
+    """What a kind of program does: whom it serves, and whether it carries a recovery plan's
+    terms (payment delay, shipping insurance, commission waiver)."""
+
+    serves_merchant: Callable[[Any, Merchant, int, np.ndarray, tuple[str, ...]], bool]
+    """(program, merchant, day, shocked regions, category names) -> served today."""
+    serves_merchants: Callable[[Any], bool] = lambda program: True
+    serves_new_creators: Callable[[Any], bool] = lambda program: False
+    recovery_terms: bool = False
+
+
+def _newcomer_merchant(program, merchant, day, shocked_regions, category_names) -> bool:
+    # Newcomers arrived after the start; those present on day 0 are incumbents.
+    new = merchant.entry_day > 0 and day - merchant.entry_day < program.max_age_days
+    return program.newcomers == "merchants" and new
+
+
+def _recovery_merchant(program, merchant, day, shocked_regions, category_names) -> bool:
+    if not _targets(program, merchant, category_names):
+        return False
+    return bool(shocked_regions[merchant.region]) if program.shocked_regions_only else True
+
+
+PROGRAM_KINDS: dict[str, ProgramKind] = {
+    "traffic_subsidy": ProgramKind(
+        serves_merchant=lambda program, merchant, day, shocked, names: _targets(
+            program, merchant, names
+        )
+    ),
+    "newcomer_support": ProgramKind(
+        serves_merchant=_newcomer_merchant,
+        serves_merchants=lambda program: program.newcomers == "merchants",
+        serves_new_creators=lambda program: program.newcomers == "creators",
+    ),
+    "recovery_plan": ProgramKind(serves_merchant=_recovery_merchant, recovery_terms=True),
+}
+"""Program kind (the schema's ``kind`` tag) -> what programs of that kind do."""
 
 
 @dataclass(frozen=True)
@@ -76,22 +123,6 @@ class Programs:
     def spent_today_yuan(self) -> float:
         return sum(s.spent_today_yuan for s in self.states)
 
-    def _serves_merchant(
-        self, program: ProgramConfig, merchant: Merchant, day: int, shocked_regions: np.ndarray
-    ) -> bool:
-        if isinstance(program, NewcomerSupportProgram):
-            # Newcomers arrived after the start; those present on day 0 are incumbents.
-            new = merchant.entry_day > 0 and day - merchant.entry_day < program.max_age_days
-            return program.newcomers == "merchants" and new
-        target = program.target
-        if target.merchant_kinds and merchant.kind not in target.merchant_kinds:
-            return False
-        if target.categories and self.category_names[merchant.category] not in target.categories:
-            return False
-        if isinstance(program, RecoveryPlanProgram) and program.shocked_regions_only:
-            return bool(shocked_regions[merchant.region])
-        return True
-
     def for_merchants(
         self, merchants: list[Merchant], day: int, shocked_regions: np.ndarray
     ) -> MerchantService:
@@ -104,20 +135,18 @@ class Programs:
         )
         for p, state in enumerate(self.states):
             cfg = state.config
-            if not state.is_on(day) or (
-                isinstance(cfg, NewcomerSupportProgram) and cfg.newcomers != "merchants"
-            ):
+            kind = PROGRAM_KINDS[cfg.kind]
+            if not state.is_on(day) or not kind.serves_merchants(cfg):
                 continue
             for i, merchant in enumerate(merchants):
-                if not self._serves_merchant(cfg, merchant, day, shocked_regions):
+                if not kind.serves_merchant(
+                    cfg, merchant, day, shocked_regions, self.category_names
+                ):
                     continue
                 if service.boost_program[i] == NO_PROGRAM or cfg.boost > service.boost[i]:
                     service.boost_program[i] = p
                     service.boost[i] = cfg.boost
-                if (
-                    isinstance(cfg, RecoveryPlanProgram)
-                    and service.recovery_program[i] == NO_PROGRAM
-                ):
+                if kind.recovery_terms and service.recovery_program[i] == NO_PROGRAM:
                     service.recovery_program[i] = p
         return service
 
@@ -131,7 +160,7 @@ class Programs:
         boost = np.zeros(entry_day.size)
         for p, state in enumerate(self.states):
             cfg = state.config
-            if not (isinstance(cfg, NewcomerSupportProgram) and cfg.newcomers == "creators"):
+            if not PROGRAM_KINDS[cfg.kind].serves_new_creators(cfg):
                 continue
             if not state.is_on(day):
                 continue
@@ -146,7 +175,7 @@ class Programs:
         if p == NO_PROGRAM:
             return None
         cfg = self.states[p].config
-        return cfg if isinstance(cfg, RecoveryPlanProgram) else None
+        return cfg if PROGRAM_KINDS[cfg.kind].recovery_terms else None
 
     def charge_traffic(self, program: np.ndarray, value_yuan: np.ndarray) -> None:
         """Charge each program the value of the traffic it gave: ``program`` (k,) indices

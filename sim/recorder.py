@@ -74,6 +74,7 @@ class Recorder:
         self.follow_sample = pd.DataFrame({"consumer": consumer, "creator": creator})
 
     def _snapshot(self, model: MarketModel, step: int) -> None:
+        followers = model.follows.followers
         for c in model.creators:
             if c.active or c.exit_day == step:
                 self.creator_rows.append(
@@ -83,7 +84,7 @@ class Recorder:
                         step,
                         c.sales_total,
                         c.income_total_yuan,
-                        c.followers,
+                        int(followers[c.idx]),
                         c.skill,
                         c.status,
                         c.mcn.idx if c.mcn is not None else -1,
@@ -91,7 +92,7 @@ class Recorder:
                 )
         for m in model.merchants:
             if m.active or m.exit_day == step:
-                own = m.own_account.followers if m.own_account is not None else 0
+                own = int(followers[m.own_account.idx]) if m.own_account is not None else 0
                 self.merchant_rows.append(
                     (
                         m.idx,

@@ -70,9 +70,10 @@ from sim.kernels.consumer_day import (
     Tables,
     run_chunks,
 )
-from sim.kernels.matching import FEED, FOLLOW, LIVE, MALL, SEARCH
 from sim.model import MarketModel
+from sim.phases import matching
 from sim.scenario import load_scenario
+from sim.vocabulary import FEED, FOLLOW, LIVE, MALL, SEARCH
 
 MAX_CONSUMERS = 100_000
 """Most consumers a :class:`ReferenceConsumers` holds: it is for checking and timing."""
@@ -500,14 +501,9 @@ class ReferenceOutcome:
 def favorite_listings(market: MarketModel) -> np.ndarray:
     """(n,) today's listing of each consumer's remembered merchant, -1 if none (the merchant
     forgotten or not listed on the market's current day), as the model computes it."""
-    pop = market.population
-    if market.listings is None:
-        return np.full(pop.n, -1, dtype=np.int64)
-    return np.where(
-        pop.favorite_merchant >= 0,
-        market.listings.merchant_to_listing[np.maximum(pop.favorite_merchant, 0)],
-        -1,
-    ).astype(np.int64)
+    if market.last_day is None:
+        return np.full(market.population.n, -1, dtype=np.int64)
+    return matching.favorite_listings(market.population, market.last_day.listings).astype(np.int64)
 
 
 class ReferenceConsumers(mesa.Model):
@@ -621,20 +617,28 @@ class MarketDay:
 
 
 def market_day(market: MarketModel) -> MarketDay:
-    """The offer of the market's current day (its listings and content, through the model's
-    ``_day_tables``) and the day's rules (``_day_rules``), to put to the consumers as they are
-    now. The market must have been stepped at least once."""
-    if market.listings is None or market.content is None:
+    """The offer of the market's last day (its listings and content, through
+    :func:`sim.phases.matching.day_tables`) and that day's rules
+    (:func:`sim.phases.matching.day_rules`), to put to the consumers as they are now. The
+    market must have been stepped at least once."""
+    last = market.last_day
+    if last is None:
         raise ValueError("step the market at least once first")
-    tables, _ = market._day_tables(market.listings, market.content)
-    return MarketDay(tables, market._day_rules(), market.streams.key("consumers", market.day))
+    tables, _ = matching.day_tables(
+        market.config.platform, last.listings, last.content, market.reference_price, market.k
+    )
+    rules = matching.day_rules(market.config, last.conditions, market.need_weight)
+    return MarketDay(tables, rules, market.streams.key("consumers", market.day))
 
 
 def consumer_chunks(market: MarketModel, n: int | None = None, size: int | None = None):
     """The first ``n`` consumers (all by default) as the model hands them to the kernel
-    (``_chunks``), cut into chunks of at most ``size`` consumers (the model's by default)."""
+    (:func:`sim.phases.matching.consumer_chunks`), cut into chunks of at most ``size``
+    consumers (the model's by default)."""
     n = market.population.n if n is None else n
-    for chunk in market._chunks(favorite_listings(market)):
+    for chunk in matching.consumer_chunks(
+        market.population, market.follows, favorite_listings(market)
+    ):
         first = int(chunk.index[0])
         if first >= n:
             return

@@ -6,7 +6,7 @@ week) becomes content in :mod:`sim.kernels.content`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import mesa
 import numpy as np
@@ -21,7 +21,20 @@ half of them came back."""
 if TYPE_CHECKING:
     from sim.agents.merchant import Merchant
     from sim.catalog import Listings
-    from sim.model import MarketModel
+    from sim.config import CreatorsConfig
+    from sim.ledger import Ledger
+
+
+class Agency(Protocol):
+    """What a creator knows of the MCN that signed it (:class:`sim.agents.mcn.Mcn`)."""
+
+    account: int
+
+    def share_of(self, commission_yuan: float) -> float: ...
+
+    def receive_share(self, amount_yuan: float) -> None: ...
+
+    def brokered_listings(self, creator: Creator, listings: Listings, day: int) -> np.ndarray: ...
 
 
 @dataclass
@@ -36,12 +49,19 @@ class OfferRecord:
 
 
 class Creator(mesa.Agent):
-    """One creator or own account. ``idx`` indexes every per-creator array in the model."""
+    """One creator or own account. ``idx`` indexes every per-creator array in the model.
+
+    Built with its config section (``cfg``, the scenario's ``creators``) and its ledger
+    account; the MCN that signs it is its only link to another agent's money."""
 
     def __init__(
         self,
-        model: MarketModel,
+        model: mesa.Model,
         *,
+        cfg: CreatorsConfig,
+        ledger: Ledger,
+        account: int,
+        day: int,
         idx: int,
         kind: str,
         niche: np.ndarray,
@@ -52,6 +72,9 @@ class Creator(mesa.Agent):
         owner: Merchant | None = None,
     ):
         super().__init__(model)
+        self.cfg = cfg
+        self.ledger = ledger
+        self.account = account
         self.idx = idx
         self.kind = kind
         self.niche = niche  # (K,) weights summing to 1
@@ -61,19 +84,18 @@ class Creator(mesa.Agent):
         self.lives_per_week = lives_per_week
         self.reservation_yuan = reservation_yuan_per_day
         self.owner = owner
-        self.mcn = None
-        self.entry_day = model.day
+        self.mcn: Agency | None = None
+        self.entry_day = day
         self.exit_day: int | None = None
         self.status = "active"
         self.offers: list[int] = [owner.idx] if owner is not None else []
         self.records: dict[int, OfferRecord] = {}
-        self.next_selection_day = model.day
+        self.next_selection_day = day
         self.income_today_yuan = 0.0
         self.income_total_yuan = 0.0
         self.income_ema_yuan = reservation_yuan_per_day  # starts content with its prospects
         self.days_below_reservation = 0
         self.sales_total = 0
-        self.account = model.ledger.open_account(f"creator:{idx}")
 
     @property
     def independent(self) -> bool:
@@ -85,10 +107,6 @@ class Creator(mesa.Agent):
         return self.owner.account if self.owner is not None else self.account
 
     @property
-    def followers(self) -> int:
-        return int(self.model.follows.followers[self.idx])
-
-    @property
     def active(self) -> bool:
         return self.status == "active"
 
@@ -96,17 +114,25 @@ class Creator(mesa.Agent):
 
     def wants_to_quit(self) -> bool:
         """An independent creator quits after ``exit_patience_days`` below the reservation wage."""
-        return (
-            self.independent
-            and self.days_below_reservation >= self.model.config.creators.exit_patience_days
-        )
+        return self.independent and self.days_below_reservation >= self.cfg.exit_patience_days
 
-    def leave(self) -> None:
+    def leave(self, day: int) -> None:
+        """Quit (or close, for an own account whose merchant left)."""
         self.status = "exited"
-        self.exit_day = self.model.day
-        if self.mcn is not None:
-            self.mcn.release(self)
+        self.exit_day = day
         self.remove()
+
+    def join_mcn(self, mcn: Agency | None) -> None:
+        """Sign with ``mcn`` (None: the contract ended)."""
+        self.mcn = mcn
+
+    def raise_skill(self, skill: float) -> None:
+        """A service provider running the account brings its skill up to at least ``skill``."""
+        self.skill = max(self.skill, skill)
+
+    def train(self, gain: float) -> None:
+        """MCN training closes ``gain`` of the gap to full skill."""
+        self.skill += gain * (1.0 - self.skill)
 
     # phase 4: selection and content -----------------------------------------------------------
 
@@ -122,7 +148,7 @@ class Creator(mesa.Agent):
           of fit over everything it carried (1 before any record), and s =
           ``sales_prior_days``. What sold raises an offer's estimate; what did not lowers it.
         """
-        cfg = self.model.config.creators
+        cfg = self.cfg
         merchant = listings.merchant[candidates]
         fit = 0.25 + len(self.niche) * self.niche[listings.category[candidates]]
         records = [self.records.get(int(m)) for m in merchant]
@@ -147,15 +173,15 @@ class Creator(mesa.Agent):
         sold = sum(r.sold for r in self.records.values())
         return (sold + 1.0) / (exposure + 1.0)
 
-    def select_offers(self, listings: Listings, rng: np.random.Generator) -> None:
+    def select_offers(self, listings: Listings, rng: np.random.Generator, day: int) -> None:
         """选品: every ``reselect_interval_days``, or when most carried offers are not live, pick
         ``offer_slots`` offers by a softmax over log expected earnings among a random sample of
         the selection market plus the offers an MCN brokers."""
-        cfg = self.model.config.creators
+        cfg = self.cfg
         if self.owner is not None or listings.n == 0:
             return
         live = [m for m in self.offers if listings.of_merchant(m) >= 0]
-        due = self.model.day >= self.next_selection_day
+        due = day >= self.next_selection_day
         if not due and len(live) * 2 >= len(self.offers) and self.offers:
             return
         n_sample = min(cfg.candidate_offers, listings.n)
@@ -164,7 +190,7 @@ class Creator(mesa.Agent):
             rng.choice(pool, size=min(n_sample, pool.size), replace=False) if pool.size else pool
         )
         if self.mcn is not None:
-            candidates = np.union1d(candidates, self.mcn.brokered_listings(self, listings))
+            candidates = np.union1d(candidates, self.mcn.brokered_listings(self, listings, day))
         carried = np.array([listings.of_merchant(m) for m in live], dtype=np.int64)
         candidates = np.union1d(candidates, carried).astype(np.int64)
         if candidates.size == 0:
@@ -176,7 +202,7 @@ class Creator(mesa.Agent):
             score = score + cfg.selection_temperature * rng.gumbel(size=score.size)
         chosen = candidates[np.argsort(-score)[: cfg.offer_slots]]
         self.offers = [int(m) for m in listings.merchant[chosen]]
-        self.next_selection_day = self.model.day + cfg.reselect_interval_days
+        self.next_selection_day = day + cfg.reselect_interval_days
 
     def live_offers(self, listings: Listings) -> list[int]:
         """Listing indices of the carried offers that are live today."""
@@ -218,7 +244,7 @@ class Creator(mesa.Agent):
 
     def end_day(self) -> None:
         """Phase 10: fold today's income into the moving average; count days below reservation."""
-        cfg = self.model.config.creators
+        cfg = self.cfg
         self.income_ema_yuan = ema(
             self.income_ema_yuan, self.income_today_yuan, cfg.income_memory_days
         )
@@ -229,9 +255,10 @@ class Creator(mesa.Agent):
         self.income_today_yuan = 0.0
 
     def pay_mcn_share(self, commission_yuan: float) -> None:
+        """A signed creator passes its MCN's share of a commission on."""
         if self.mcn is not None and commission_yuan > 0:
-            share = commission_yuan * self.model.config.mcn.revenue_share
-            self.model.ledger.transfer(self.account, self.mcn.account, share, "mcn_share")
-            self.mcn.income_today_yuan += share
+            share = self.mcn.share_of(commission_yuan)
+            self.ledger.transfer(self.account, self.mcn.account, share, "mcn_share")
+            self.mcn.receive_share(share)
             self.income_today_yuan -= share
             self.income_total_yuan -= share

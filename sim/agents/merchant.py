@@ -11,17 +11,12 @@ import mesa
 import numpy as np
 
 from sim import ledger as L
+from sim.agents.listing import Listing
 from sim.arrays import ema
 
 if TYPE_CHECKING:
-    from sim.model import MarketModel
-
-# Listing states
-LIVE = "live"
-PREPARING = (
-    "preparing"  # no live listing; a new one is being prepared (after a ban or interception)
-)
-DELISTED = "delisted"  # the platform took the product down for a while
+    from sim.config import MerchantsConfig
+    from sim.ledger import Ledger
 
 MIN_MARKUP = 1.05
 """A merchant never prices below 5% over unit cost."""
@@ -52,12 +47,20 @@ class PeriodStats:
 
 
 class Merchant(mesa.Agent):
-    """One merchant. ``idx`` indexes every per-merchant array in the model."""
+    """One merchant. ``idx`` indexes every per-merchant array in the model.
+
+    Built with its config section (``cfg``, the scenario's ``merchants``), the ledger and its
+    own account there (already holding its starting cash); it moves money only from and to
+    that account, and writes only its own state."""
 
     def __init__(
         self,
-        model: MarketModel,
+        model: mesa.Model,
         *,
+        cfg: MerchantsConfig,
+        ledger: Ledger,
+        account: int,
+        day: int,
         idx: int,
         kind: str,
         category: int,
@@ -74,6 +77,9 @@ class Merchant(mesa.Agent):
         cash_yuan: float,
     ):
         super().__init__(model)
+        self.cfg = cfg
+        self.ledger = ledger
+        self.account = account
         self.idx = idx
         self.kind = kind
         self.category = category
@@ -87,14 +93,11 @@ class Merchant(mesa.Agent):
         self.capacity = capacity_units_per_day
         self.traffic_budget_yuan = traffic_budget_yuan_per_day
         self.fixed_cost_yuan = fixed_cost_yuan_per_day
-        self.entry_day = model.day
+        self.entry_day = day
         self.exit_day: int | None = None
         self.initial_cash_yuan = cash_yuan
         self.status = "active"  # active | bankrupt | removed
-        self.listing = PREPARING
-        self.product_id = 0
-        self.relist_day = model.day
-        self.delisted_until = -1
+        self.listing = Listing(relist_day=day)
         self.stock = 0
         self.strikes = 0
         self.demand_ema = 0.25 * capacity_units_per_day
@@ -109,14 +112,12 @@ class Merchant(mesa.Agent):
         self.sales_total = 0
         self.returns_total = 0
         self.revenue_total_yuan = 0.0
-        self.account = model.ledger.open_account(f"merchant:{idx}")
-        model.ledger.transfer(L.OUTSIDE, self.account, cash_yuan, "capital")
 
     # ------------------------------------------------------------------------------------------
 
     @property
     def cash_yuan(self) -> float:
-        return self.model.ledger.balance(self.account)
+        return self.ledger.balance(self.account)
 
     @property
     def active(self) -> bool:
@@ -124,61 +125,53 @@ class Merchant(mesa.Agent):
 
     @property
     def is_live(self) -> bool:
-        return self.active and self.listing == LIVE
-
-    def take_rate(self) -> float:
-        return self.model.platform.take_rate_for(self)
+        return self.active and self.listing.live
 
     # phase 2: exit ----------------------------------------------------------------------------
 
-    def check_solvency(self) -> bool:
-        """Exit when cash is below the credit limit. Returns True if the merchant left."""
-        if self.cash_yuan < -self.model.config.merchants.credit_limit_yuan:
-            self.leave("bankrupt")
-            return True
-        return False
+    def insolvent(self) -> bool:
+        """Whether cash is below the credit limit (the merchant must leave)."""
+        return self.cash_yuan < -self.cfg.credit_limit_yuan
 
-    def leave(self, status: str) -> None:
-        """Leave the market (``bankrupt`` or ``removed``); counted in the day's exits."""
-        self.model.today.merchant_exits += 1
-        self.model.today.violator_exits += int(self.violator)
+    def leave(self, status: str, day: int) -> None:
+        """Leave the market (``bankrupt`` or ``removed``)."""
         self.status = status
-        self.listing = PREPARING
-        self.exit_day = self.model.day
-        if self.own_account is not None:
-            self.own_account.leave()
-        if self.provider is not None:
-            self.provider.release(self)
+        self.listing.withdraw()
+        self.exit_day = day
         self.remove()
 
-    # phase 3: listing and production ----------------------------------------------------------
+    def hire(self, provider, cold_start_until: int) -> None:
+        """A service provider runs the merchant's own account from now on."""
+        self.provider = provider
+        self.cold_start_until = cold_start_until
 
-    def prepare_listing(self) -> None:
-        """Bring a listing live: back from delisting, or a new product through screening."""
-        day = self.model.day
-        if self.listing == DELISTED and day >= self.delisted_until:
-            self.listing = LIVE
-        if self.listing == PREPARING and day >= self.relist_day:
-            self.product_id += 1
-            if self.model.platform.screen_listing(self):
-                self.listing = LIVE
-                self.model.platform.reset_quality_estimate(self)
-            else:
-                # Retry on day d + delay: the listing misses exactly relist_delay_days days.
-                self.relist_day = day + self.model.config.platform.governance.relist_delay_days
+    def release_provider(self) -> None:
+        self.provider = None
+
+    def strike(self) -> int:
+        """A conviction: one more strike. Returns the strikes so far."""
+        self.strikes += 1
+        return self.strikes
+
+    # phase 3: production ----------------------------------------------------------------------
 
     def produce(self, capacity_multiplier: float = 1.0) -> None:
         """Produce towards ``stock_cover_days`` of expected demand, within capacity (times
         ``capacity_multiplier``, below 1 in a shocked region); pay costs."""
-        cover = self.model.config.merchants.learning.stock_cover_days
+        cover = self.cfg.learning.stock_cover_days
         target = cover * max(self.demand_ema, 1.0)
         units = int(min(self.capacity * capacity_multiplier, max(0.0, target - self.stock)))
         if units > 0:
             cost = units * self.unit_cost_yuan
-            self.model.ledger.transfer(self.account, L.OUTSIDE, cost, "production_cost")
+            self.ledger.transfer(self.account, L.OUTSIDE, cost, "production_cost")
             self.stock += units
-        self.model.ledger.transfer(self.account, L.OUTSIDE, self.fixed_cost_yuan, "fixed_cost")
+        self.ledger.transfer(self.account, L.OUTSIDE, self.fixed_cost_yuan, "fixed_cost")
         self.period.cost_yuan += self.fixed_cost_yuan
+
+    def pay(self, target_account: int, amount_yuan: float, kind: str, traffic: bool = False):
+        """Pay ``amount_yuan`` from the merchant's account (a fee, a fine), booked as a cost."""
+        self.ledger.transfer(self.account, target_account, amount_yuan, kind)
+        self.record_cost(amount_yuan, traffic=traffic)
 
     # phase 6-7: sales -------------------------------------------------------------------------
 
@@ -222,7 +215,7 @@ class Merchant(mesa.Agent):
         * traffic: grow the budget when paid sales earned more margin than they cost, shrink it
           when not.
         """
-        learning = self.model.config.merchants.learning
+        learning = self.cfg.learning
         # Every day, with or without demand, feeds the moving average production follows.
         self.demand_ema = ema(self.demand_ema, self.demand_today, learning.demand_memory_days)
         self.demand_today = 0
@@ -241,7 +234,7 @@ class Merchant(mesa.Agent):
         self.price_yuan = max(
             floor, self.price_yuan * (1 + self.price_direction * learning.price_step)
         )
-        cmax = self.model.config.merchants.commission_rate_max
+        cmax = self.cfg.commission_rate_max
         self.commission_rate = float(
             np.clip(
                 self.commission_rate + self.commission_direction * learning.commission_step,

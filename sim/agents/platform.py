@@ -1,5 +1,6 @@
 """The platform: recommendation, channels, take rates, traffic sales, its estimate of each
-listing's quality, governance and the guarantee fund."""
+listing's quality, screening and the guarantee fund. What governance does after trading is
+decided by :func:`sim.governance.enforce` and applied by the governance phase."""
 
 from __future__ import annotations
 
@@ -9,19 +10,14 @@ import mesa
 import numpy as np
 
 from sim import ledger as L
-from sim.agents.merchant import DELISTED, LIVE, PREPARING
 from sim.arrays import ema, ensure_size
-from sim.governance import (
-    GovernanceCounts,
-    GovernanceRules,
-    conviction_chance,
-    investigation_chance,
-    screening_intercepts,
-)
+from sim.governance import GovernanceRules, screening_intercepts
 
 if TYPE_CHECKING:
     from sim.agents.merchant import Merchant
-    from sim.model import MarketModel
+    from sim.config import PlatformConfig
+    from sim.ledger import Ledger
+    from sim.rng import Streams
 
 MIN_ORGANIC_IMPRESSIONS = 100.0
 """Organic impressions per day assumed for a listing too new to have a record."""
@@ -32,14 +28,29 @@ PRIOR_QUALITY = 0.5
 
 
 class Platform(mesa.Agent):
-    """The one platform agent: the policy maker."""
+    """The one platform agent: the policy maker. Built with its config section, the cold-start
+    boost service providers' new clients get, the category names, the run's random streams
+    (screening draws are keyed by merchant and day) and the ledger (it pays from and is paid
+    into the platform's account)."""
 
-    def __init__(self, model: MarketModel):
+    def __init__(
+        self,
+        model: mesa.Model,
+        *,
+        cfg: PlatformConfig,
+        cold_start_boost: float,
+        category_names: list[str],
+        streams: Streams,
+        ledger: Ledger,
+    ):
         super().__init__(model)
-        cfg = model.config.platform
+        self.cfg = cfg
+        self.cold_start_boost = cold_start_boost
+        self.streams = streams
+        self.ledger = ledger
         self.rules = GovernanceRules.from_config(cfg.governance)
         self.take_rates = np.array(
-            [cfg.take_rate_by_category.get(name, cfg.take_rate) for name in model.category_names]
+            [cfg.take_rate_by_category.get(name, cfg.take_rate) for name in category_names]
         )
         # Per merchant idx: Beta pseudo-counts of the current listing's quality estimate and of
         # the shop's lifetime record, recent complaints, recent units sold per day.
@@ -50,10 +61,9 @@ class Platform(mesa.Agent):
         self.complaints_recent = np.zeros(0)
         self.popularity = np.zeros(0)
         self.organic_impressions = np.zeros(0)
-        self.counts = GovernanceCounts()
 
     def ensure_merchants(self, n: int) -> None:
-        strength = self.model.config.platform.quality_prior_strength
+        strength = self.cfg.quality_prior_strength
         self.good = ensure_size(self.good, n)
         self.bad = ensure_size(self.bad, n)
         self.shop_good = ensure_size(self.shop_good, n, PRIOR_QUALITY * strength)
@@ -61,9 +71,6 @@ class Platform(mesa.Agent):
         self.complaints_recent = ensure_size(self.complaints_recent, n)
         self.popularity = ensure_size(self.popularity, n)
         self.organic_impressions = ensure_size(self.organic_impressions, n)
-
-    def start_day(self) -> None:
-        self.counts = GovernanceCounts()
 
     # terms of trade ---------------------------------------------------------------------------
 
@@ -79,7 +86,7 @@ class Platform(mesa.Agent):
         budget = merchant.traffic_budget_yuan
         if budget <= 0 or merchant.cash_yuan <= 0:
             return 0.0
-        bought = budget / self.model.config.platform.traffic.cpm_yuan * 1000.0
+        bought = budget / self.cfg.traffic.cpm_yuan * 1000.0
         organic = max(self.organic_impressions[merchant.idx], MIN_ORGANIC_IMPRESSIONS)
         return float(np.log(min(1.0 + bought / organic, MAX_PAID_FACTOR)))
 
@@ -94,34 +101,31 @@ class Platform(mesa.Agent):
         listed[merchants] = True
         self.organic_impressions[listed] = ema(self.organic_impressions[listed], today[listed], 7.0)
 
-    def boost(self, merchant: Merchant) -> float:
+    def boost(self, merchant: Merchant, day: int) -> float:
         """Cold-start boost for a service provider's new client."""
-        if self.model.day < merchant.cold_start_until:
-            return self.model.config.service_providers.cold_start_boost
+        if day < merchant.cold_start_until:
+            return self.cold_start_boost
         return 0.0
 
-    def charge_traffic(self, merchants: np.ndarray, paid_impressions: np.ndarray) -> None:
+    def charge_traffic(self, merchants: list[Merchant], paid_impressions: np.ndarray) -> None:
         """Bill merchants for the impressions their paid boost bought, at CPM, up to budget.
 
-        merchants (k,) idx; paid_impressions (k,): for each impression of the listing, the share
+        merchants (k,); paid_impressions (k,): for each impression of the listing, the share
         owed to the boost, 1 - exp(-paid log-weight), summed.
         """
-        cpm = self.model.config.platform.traffic.cpm_yuan
-        for m, n in zip(merchants, paid_impressions, strict=True):
-            merchant = self.model.merchant(int(m))
+        cpm = self.cfg.traffic.cpm_yuan
+        for merchant, n in zip(merchants, paid_impressions, strict=True):
             bill = min(merchant.traffic_budget_yuan, n * cpm / 1000.0)
             if bill > 0:
-                self.model.ledger.transfer(merchant.account, L.PLATFORM, bill, "traffic_fee")
-                merchant.record_cost(bill, traffic=True)
+                merchant.pay(L.PLATFORM, bill, "traffic_fee", traffic=True)
 
     # quality estimate -------------------------------------------------------------------------
 
-    def reset_quality_estimate(self, merchant: Merchant) -> None:
+    def reset_quality_estimate(self, i: int) -> None:
         """A new or rectified listing starts from the shop's lifetime record (店铺口碑): its
         mean, worth ``quality_prior_strength`` reviews. A new shop's record is the prior
         ``PRIOR_QUALITY``; a shop with a bad record does not shed it by relisting."""
-        strength = self.model.config.platform.quality_prior_strength
-        i = merchant.idx
+        strength = self.cfg.quality_prior_strength
         shop_mean = self.shop_good[i] / (self.shop_good[i] + self.shop_bad[i])
         self.good[i] = shop_mean * strength
         self.bad[i] = (1 - shop_mean) * strength
@@ -141,7 +145,7 @@ class Platform(mesa.Agent):
         update the Beta estimate (a complaint counts ``complaint_weight`` bad reviews, a
         return one) and the moving average of daily complaints that triggers investigations.
         Called every day, with zeros on a day without deliveries, so the average decays."""
-        cfg = self.model.config.platform
+        cfg = self.cfg
         n = good_reviews.size
         bad = bad_reviews + returns + cfg.complaint_weight * complaints
         self.good[:n] += good_reviews
@@ -162,86 +166,23 @@ class Platform(mesa.Agent):
 
     # governance -------------------------------------------------------------------------------
 
-    def _charge_governance(self, amount: float) -> None:
-        self.model.ledger.transfer(L.PLATFORM, L.OUTSIDE, amount, "governance_cost")
-        self.counts.cost_yuan += amount
+    def charge_governance(self, amount_yuan: float) -> None:
+        """Screening and investigations cost the platform money."""
+        self.ledger.transfer(L.PLATFORM, L.OUTSIDE, amount_yuan, "governance_cost")
 
-    def screen_listing(self, merchant: Merchant) -> bool:
-        """Phase 3: screen a new listing. Returns True if it may go live."""
-        self.counts.screened += 1
-        self._charge_governance(self.rules.screening_cost_yuan)
-        u = self.model.streams.generator("governance.screen", self.model.day, merchant.idx).random()
-        if screening_intercepts(merchant.violator, self.rules, u):
-            self.counts.intercepted += 1
-            self.counts.false_positives += int(not merchant.violator)
-            return False
-        return True
-
-    def govern(self, rng: np.random.Generator) -> None:
-        """Phase 9, after the fact:
-
-        1. delist live listings whose estimated quality, on enough evidence, is below the
-           threshold (risky products), for ``delist_days``;
-        2. investigate merchants, by chance rising with recent complaints;
-        3. a conviction bans the live product, fines the merchant and adds a strike;
-           at ``removal_strikes`` strikes the merchant is removed.
-        """
-        cfg = self.model.config.platform
-        rules = self.rules
-        day = self.model.day
-        merchants = [m for m in self.model.active_merchants() if m.listing in (LIVE, DELISTED)]
-        if not merchants:
-            return
-        idx = np.array([m.idx for m in merchants])
-        est = self.est_quality(idx)
-        evidence = self.good[idx] + self.bad[idx] - cfg.quality_prior_strength
-        risky = (est < rules.delist_quality_threshold) & (evidence >= cfg.quality_prior_strength)
-        for i in np.flatnonzero(risky):
-            m = merchants[i]
-            if m.listing == LIVE:
-                m.listing = DELISTED
-                # Acted on after the day's trading: off the market for exactly delist_days days.
-                m.delisted_until = day + 1 + cfg.governance.delist_days
-                self.reset_quality_estimate(m)  # it comes back rectified, judged afresh
-                self.counts.delisted += 1
-                self.counts.false_positives += int(not m.violator)
-
-        chance = investigation_chance(self.complaints_recent[idx], rules)
-        investigated = rng.random(idx.size) < chance
-        n_inv = int(investigated.sum())
-        self.counts.investigations += n_inv
-        if n_inv:
-            self._charge_governance(n_inv * rules.investigation_cost_yuan)
-        violator = np.array([m.violator for m in merchants])
-        convicted = investigated & (rng.random(idx.size) < conviction_chance(violator, rules))
-        for i in np.flatnonzero(convicted):
-            self._convict(merchants[i])
-
-    def _convict(self, merchant: Merchant) -> None:
-        rules = self.rules
-        self.counts.false_positives += int(not merchant.violator)
-        if merchant.listing in (LIVE, DELISTED):
-            merchant.listing = PREPARING
-            # Acted on after the day's trading: a new listing no sooner than
-            # relist_delay_days full days later, as after an interception.
-            delay = self.model.config.platform.governance.relist_delay_days
-            merchant.relist_day = self.model.day + 1 + delay
-            self.counts.banned += 1
-        fine = rules.fine_yuan
-        self.model.ledger.transfer(merchant.account, L.PLATFORM, fine, "fine")
-        merchant.record_cost(fine)
-        merchant.strikes += 1
-        self.counts.penalized += 1
-        if merchant.strikes >= rules.removal_strikes:
-            self.counts.removed += 1
-            merchant.leave("removed")
+    def screen_listing(self, merchant: Merchant, day: int) -> bool:
+        """Phase 3: screen a merchant's new listing (at a cost). Returns True if it may go
+        live, False if intercepted."""
+        self.charge_governance(self.rules.screening_cost_yuan)
+        u = self.streams.generator("governance.screen", day, merchant.idx).random()
+        return not screening_intercepts(merchant.violator, self.rules, u)
 
     # guarantee fund ---------------------------------------------------------------------------
 
     def compensate(self, price_yuan: np.ndarray) -> float:
         """Pay buyers of disappointing orders who complained from the guarantee fund (保障基金).
         Returns the total paid."""
-        share = self.model.config.platform.guarantee_fund.compensation_share
+        share = self.cfg.guarantee_fund.compensation_share
         amount = float(np.sum(price_yuan) * share)
-        self.model.ledger.transfer(L.PLATFORM, L.CONSUMERS, amount, "guarantee_payout")
+        self.ledger.transfer(L.PLATFORM, L.CONSUMERS, amount, "guarantee_payout")
         return amount

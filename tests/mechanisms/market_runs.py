@@ -3,7 +3,7 @@
 A run records, for every simulated day, every metric, every ledger flow (``flow_<kind>``) and
 the day's event counters (``follows_gained``, ``delivered`` ...), and keeps every filled order
 (read from the model's orders in transit on the day they are placed), each merchant's
-impressions (from ``model.today.listing_impressions``) and each consumer's last active day (from
+impressions (from ``model.last_day.listing_impressions``) and each consumer's last active day (from
 ``model.today.active``). Two runs that differ only in their overrides use the same pinned seed,
 so they face the same luck (common random numbers).
 """
@@ -67,7 +67,7 @@ def _add_impressions(model: MarketModel, impressions: np.ndarray) -> np.ndarray:
     (grown when merchants entered today)."""
     today = np.bincount(
         model.listings.merchant,
-        weights=model.today.listing_impressions,
+        weights=model.last_day.listing_impressions,
         minlength=len(model.merchants),
     ).astype(np.int64)
     today[: impressions.size] += impressions
@@ -89,13 +89,13 @@ def simulate(*overrides: str, seed: int = SEED, setup: Setup | None = None) -> R
         day = model.day - 1
         row = {"day": day, **model.metrics}
         row.update({f"flow_{kind}": model.ledger.flow(kind) for kind in FLOW_KINDS})
-        row.update({name: getattr(model.today, name) for name in COUNTERS})
+        row.update({name: getattr(model.last_day.counts, name) for name in COUNTERS})
         rows.append(row)
         placed = model.in_transit["order_day"] == day
         table = {name: values[placed] for name, values in model.in_transit.columns.items()}
         orders.append(pd.DataFrame(table).assign(day=day))
         impressions = _add_impressions(model, impressions)
-        last_active[model.today.active] = day
+        last_active[model.last_day.active] = day
         left_day[~model.population.on_platform & (left_day < 0)] = day
     return Run(
         days=pd.DataFrame(rows).set_index("day"),

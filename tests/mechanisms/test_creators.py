@@ -21,7 +21,7 @@ def select_again(model, listings, creators) -> dict[int, list[int]]:
     for c in creators:
         saved = list(c.offers), c.next_selection_day
         c.next_selection_day = model.day
-        c.select_offers(listings, np.random.default_rng((SEED, c.idx)))
+        c.select_offers(listings, np.random.default_rng((SEED, c.idx)), model.day)
         chosen[c.idx] = list(c.offers)
         c.offers, c.next_selection_day = saved
     return chosen

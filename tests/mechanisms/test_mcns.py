@@ -49,7 +49,7 @@ def brokered_violators(accuracy: float) -> tuple[int, int]:
     listings = model.listings
     brokered = np.concatenate(
         [
-            mcn.brokered_listings(c, listings)
+            mcn.brokered_listings(c, listings, model.day)
             for mcn in model.mcns
             for c in model.independent_creators()
         ]
@@ -76,7 +76,12 @@ def signed_then_judged(drop_income: float) -> tuple[int, int]:
     for mcn in model.mcns:
         for creator in mcn.roster:
             mcn.roster[creator] = model.day - 30
-        mcn.manage_roster(np.random.default_rng(0))
+        mcn.manage_roster(
+            np.random.default_rng(0),
+            model.day,
+            model.independent_creators(),
+            model.follows.followers,
+        )
     dropped = sum(mcn.dropped_total for mcn in model.mcns)
     return signed, dropped
 
@@ -111,7 +116,7 @@ def test_service_provider_opens_and_runs_a_new_clients_own_account():
     model = market()
     provider = model.providers[0]
     m = candidate(model)
-    provider.take_client(m)
+    model.factory.hire(provider, m, model.day)
     cfg = model.config.service_providers
     assert m in provider.clients and m.provider is provider
     account = m.own_account
@@ -135,7 +140,7 @@ def test_new_merchants_hire_providers_on_entry():
 
 
 def _hand_a_client_to_the_provider(model) -> None:
-    model.providers[0].take_client(candidate(model))
+    model.factory.hire(model.providers[0], candidate(model), model.day)
 
 
 def _hand_a_stocked_client_to_the_provider(model) -> None:
@@ -143,7 +148,7 @@ def _hand_a_stocked_client_to_the_provider(model) -> None:
     demand rather than its production capacity."""
     client = candidate(model)
     client.stock = 1_000_000
-    model.providers[0].take_client(client)
+    model.factory.hire(model.providers[0], client, model.day)
 
 
 COLD_START = (SHORT, "service_providers.hire_prob_on_entry=0")

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from market_runs import category, market, run
 
-from sim.agents.merchant import DELISTED, LIVE
 from sim.agents.platform import PRIOR_QUALITY
+from sim.vocabulary import LISTING_DELISTED
 
 INTEREST_ONLY = "platform.recommender={kind: interest_only, temperature: 1.0}"
 VIOLATORS = "merchants.violator_share=0.3"
@@ -81,7 +81,7 @@ def test_quality_estimate_learns_that_violators_are_worse():
     complaints, live violators with feedback are estimated well below live honest merchants
     with feedback."""
     model = run(*ISOLATED).model
-    live = with_feedback(model, [m for m in model.active_merchants() if m.listing == LIVE])
+    live = with_feedback(model, [m for m in model.active_merchants() if m.listing.live])
     violators = [m for m in live if m.violator]
     honest = [m for m in live if not m.violator]
     assert violators and honest
@@ -94,13 +94,15 @@ def test_delisted_violators_are_not_estimated_above_honest_merchants():
     model = market(VIOLATORS)
     days_compared = 0
     for _ in range(10):
-        live_before = {m.idx for m in model.active_merchants() if m.listing == LIVE}
+        live_before = {m.idx for m in model.active_merchants() if m.listing.live}
         model.step()
         active = model.active_merchants()
         delisted_today = [
-            m for m in active if m.violator and m.listing == DELISTED and m.idx in live_before
+            m
+            for m in active
+            if m.violator and m.listing.state == LISTING_DELISTED and m.idx in live_before
         ]
-        honest = with_feedback(model, [m for m in active if not m.violator and m.listing == LIVE])
+        honest = with_feedback(model, [m for m in active if not m.violator and m.listing.live])
         if delisted_today and honest:
             days_compared += 1
             assert est_quality(model, delisted_today).max() <= est_quality(model, honest).mean()
@@ -111,7 +113,7 @@ def test_delisted_violators_are_not_estimated_above_honest_merchants():
 def test_every_listing_starts_at_the_prior_estimate():
     """Before any feedback, the platform estimates every live listing at its prior."""
     model = run("steps=1").model
-    live = [m for m in model.active_merchants() if m.listing == LIVE]
+    live = [m for m in model.active_merchants() if m.listing.live]
     np.testing.assert_allclose(est_quality(model, live), PRIOR_QUALITY, rtol=1e-6)
 
 

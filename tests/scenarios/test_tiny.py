@@ -125,9 +125,14 @@ def plain(value):
     return value
 
 
+SHARED = ("model", "ledger", "streams")
+"""What an agent holds of the market, not of itself (the ledger is compared on its own)."""
+
+
 def agent_state(agent: mesa.Agent) -> dict:
-    """Every attribute of an agent except its model, as comparable plain values."""
-    return {name: plain(value) for name, value in vars(agent).items() if name != "model"}
+    """Every attribute of an agent except what it shares with the market, as comparable
+    plain values."""
+    return {name: plain(value) for name, value in vars(agent).items() if name not in SHARED}
 
 
 def model_state(model: MarketModel) -> dict:
@@ -140,6 +145,7 @@ def model_state(model: MarketModel) -> dict:
             "count": model.follows.count,
             "followers": model.follows.followers,
         },
+        "ledger": {"balances": model.ledger.balances},
         "agents": [
             agent_state(a)
             for a in [*model.merchants, *model.creators, *model.mcns, *model.providers]
@@ -166,6 +172,7 @@ def test_model_built_twice_is_identical(steps):
     a, b = (model_state(m) for m in models)
     assert_same_arrays(a["population"], b["population"])
     assert_same_arrays(a["follows"], b["follows"])
+    assert_same_arrays(a["ledger"], b["ledger"])
     assert len(a["agents"]) == len(b["agents"])
     for x, y in zip(a["agents"], b["agents"], strict=True):
         assert x == y

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-import sim.model
+import sim.phases.matching
 from sim.kernels import consumer_day as CD
 from sim.kernels import counter_rng as R
 from sim.kernels.consumer_day import (
@@ -704,14 +704,14 @@ def test_engines_agree_on_days_of_the_tiny_market(monkeypatch):
     same outcome."""
     pytest.importorskip("numba")
     recorded = []
-    run_chunks = sim.model.run_chunks
+    run_chunks = sim.phases.matching.run_chunks
 
     def recording(engine, chunks, tables, rules, key, threads=1):
         chunks = list(chunks)
         recorded.append((chunks, tables, rules, key))
         return run_chunks(engine, chunks, tables, rules, key, threads)
 
-    monkeypatch.setattr(sim.model, "run_chunks", recording)
+    monkeypatch.setattr(sim.phases.matching, "run_chunks", recording)
     model = MarketModel(tiny_config(), engine="numpy", threads=1)
     for _ in range(4):
         model.step()
@@ -764,7 +764,7 @@ def test_runs_do_not_depend_on_engine_chunk_size_or_threads(
     if engine == "numba":
         pytest.importorskip("numba")
     if chunk is not None:
-        monkeypatch.setattr(sim.model, "CHUNK_CONSUMERS", chunk)
+        monkeypatch.setattr(sim.phases.matching, "CHUNK_CONSUMERS", chunk)
     days, model = timeseries(engine, threads)
     expected, reference = reference_run
     assert expected["orders"].sum() > 0
@@ -782,11 +782,11 @@ def test_the_days_records_add_up_to_the_days_totals():
     model = MarketModel(tiny_config("steps=3"), threads=1)
     for _ in range(3):
         model.step()
-        today = model.today
+        today = model.last_day
         assert today.listing_impressions.shape == (model.listings.n,)
-        assert today.listing_impressions.sum() == today.impressions.sum() > 0
+        assert today.listing_impressions.sum() == today.counts.impressions.sum() > 0
         assert today.active.shape == (model.population.n,)
-        assert today.active.sum() == today.active_consumers > 0
+        assert today.active.sum() == today.counts.active_consumers > 0
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from conftest import tiny_config
 
-from sim.agents.merchant import LIVE, PREPARING
 from sim.governance import (
     GovernanceRules,
     conviction_chance,
@@ -16,6 +15,7 @@ from sim.governance import (
     screening_intercepts,
 )
 from sim.model import MarketModel
+from sim.vocabulary import LISTING_PREPARING
 
 
 def rules_at(strictness: float, *overrides: str) -> GovernanceRules:
@@ -156,10 +156,10 @@ def test_perfect_screening_keeps_every_violator_off_the_market():
     violators = [m for m in model.merchants if m.violator]
     honest = [m for m in model.merchants if not m.violator]
     assert violators and honest
-    assert all(m.listing == PREPARING for m in violators)
-    assert all(m.listing == LIVE for m in honest)
-    assert model.platform.counts.intercepted == len(violators)
-    assert model.platform.counts.false_positives == 0
+    assert all(m.listing.state == LISTING_PREPARING for m in violators)
+    assert all(m.listing.live for m in honest)
+    assert model.last_day.governance.intercepted == len(violators)
+    assert model.last_day.governance.false_positives == 0
 
 
 def test_certain_conviction_removes_every_violator_and_fines_it():
@@ -180,4 +180,4 @@ def test_certain_conviction_removes_every_violator_and_fines_it():
     assert all(m.status == "removed" for m in violators)
     assert all(m.status == "active" for m in model.merchants if not m.violator)
     assert model.ledger.flow("fine") == pytest.approx(fine * len(violators))
-    assert model.platform.counts.removed == len(violators)
+    assert model.last_day.governance.removed == len(violators)

@@ -1,0 +1,243 @@
+"""What one day produced: the day's counters, declared once with their metric, and the day's
+record that the metrics and the recorder read.
+
+Each counter is a field of :class:`DayCounts` (or of
+:class:`GovernanceCounts`) with its unit, definition and whole-run
+summary in the field's metadata; :mod:`sim.metrics` registers one metric per declared field,
+so a counter and its metric cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sim.vocabulary import CHANNELS, MERCHANT_KINDS
+
+if TYPE_CHECKING:
+    from sim.catalog import Content, Listings
+    from sim.events import DayConditions
+
+N_CHANNELS = len(CHANNELS)
+
+
+@dataclass(frozen=True)
+class CounterMetric:
+    """How a counter is reported as a metric (see :class:`sim.metrics.Metric`)."""
+
+    name: str
+    unit: str
+    definition: str
+    summary: str | tuple[str, str] = "sum"
+    weight: str | None = None
+
+
+def counter(
+    default: Any = 0,
+    *,
+    metric: str | None = None,
+    unit: str = "",
+    definition: str = "",
+    summary: str | tuple[str, str] = "sum",
+    weight: str | None = None,
+):
+    """A dataclass field that is a day counter; with ``metric`` it is also reported as that
+    metric (name, unit, definition, summary as in :func:`sim.metrics.metric`)."""
+    meta = (
+        {"metric": CounterMetric(metric, unit, " ".join(definition.split()), summary, weight)}
+        if metric
+        else {}
+    )
+    if isinstance(default, np.ndarray):
+        return field(default_factory=default.copy, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def declared_metrics(cls) -> list[tuple[str, CounterMetric]]:
+    """(field name, metric) for every field of a dataclass declared with a metric."""
+    return [
+        (f.name, f.metadata["metric"]) for f in dataclasses.fields(cls) if "metric" in f.metadata
+    ]
+
+
+@dataclass(frozen=True)
+class DayCounts:
+    """The day's counts, gathered from the phases' results by the record phase."""
+
+    active_consumers: int = counter(
+        metric="active_consumers",
+        unit="consumers",
+        definition="Consumers who opened the app that day (daily active). Over a run: the mean "
+        "per day.",
+        summary="mean",
+    )
+    impressions: np.ndarray = counter(np.zeros(N_CHANNELS, dtype=np.int64))
+    """(5,) impressions per channel."""
+    orders: np.ndarray = counter(np.zeros(N_CHANNELS, dtype=np.int64))
+    """(5,) orders placed per channel (after budget and stock)."""
+    gmv_yuan: np.ndarray = counter(np.zeros(N_CHANNELS))
+    """(5,) GMV per channel."""
+    gmv_by_kind_yuan: np.ndarray = counter(np.zeros(len(MERCHANT_KINDS)))
+    """(kinds,) GMV per merchant kind, in the order of MERCHANT_KINDS."""
+    violator_gmv_yuan: float = counter(0.0)
+    new_customer_orders: int = counter()
+    """Orders whose buyer had never bought from that merchant before."""
+    buyers: int = counter(
+        metric="buyers",
+        unit="consumers",
+        definition="Consumers who placed at least one order that day.",
+    )
+    repurchasing_buyers: int = counter()
+    """Buyers with an order from a merchant they had bought from before."""
+    intents: int = counter()
+    """Purchase intents before stock rationing."""
+    stockout_units: int = counter(
+        metric="stockouts",
+        unit="units",
+        definition="Units wanted that day that could not be sold because stock ran out.",
+    )
+    stockouts_by_kind: np.ndarray = counter(np.zeros(len(MERCHANT_KINDS), dtype=np.int64))
+    delivered: int = counter()
+    """Orders delivered that day."""
+    returns: int = counter(
+        metric="returns", unit="orders", definition="Orders returned on delivery that day."
+    )
+    complaints: int = counter(
+        metric="complaints", unit="complaints", definition="Complaints made on delivery that day."
+    )
+    dissatisfied: int = counter()
+    """Delivered orders whose buyer was disappointed."""
+    quality_gmv_yuan: float = counter(
+        0.0,
+        metric="quality_gmv_yuan",
+        unit="yuan",
+        definition="""Quality GMV (有质量的GMV): the price of orders delivered that day that the
+        buyer kept (not returned) and that were sold by honest merchants (not violators).
+        Counted on the delivery day, since only then is it known whether an order is kept.""",
+    )
+    consumer_surplus_yuan: float = counter(
+        0.0,
+        metric="consumer_surplus_yuan",
+        unit="yuan",
+        definition="""Value minus price of the orders delivered and kept that day, where a
+        unit's value to its buyer is the category's reference price x (0.5 + true quality);
+        returned orders count 0 (refunded).""",
+    )
+    consumers_left: int = counter(
+        metric="consumers_left",
+        unit="consumers",
+        definition="Consumers who left the platform that day for good.",
+    )
+    merchant_entries: int = counter(
+        metric="merchant_entries", unit="merchants", definition="Merchants that entered that day."
+    )
+    merchant_exits: int = counter(
+        metric="merchant_exits",
+        unit="merchants",
+        definition="Merchants that left that day: bankrupt (cash below the credit limit) or "
+        "removed by governance.",
+    )
+    violator_exits: int = counter(
+        metric="merchant_exits_violator",
+        unit="merchants",
+        definition="Violators among the day's merchant exits.",
+    )
+    creator_entries: int = counter(
+        metric="creator_entries",
+        unit="creators",
+        definition="Independent creators that started that day.",
+    )
+    creator_exits: int = counter(
+        metric="creator_exits",
+        unit="creators",
+        definition="Independent creators that quit that day.",
+    )
+    follows_gained: int = counter()
+    """New follows: after viewing content, and after a satisfying purchase."""
+    follows_lost: int = counter()
+    """Unfollows after a disappointing purchase."""
+    merchant_profit_honest_yuan: float = counter(
+        0.0,
+        metric="merchant_profit_honest_yuan",
+        unit="yuan",
+        definition="merchant_profit_yuan of honest merchants.",
+    )
+    merchant_profit_violator_yuan: float = counter(
+        0.0,
+        metric="merchant_profit_violator_yuan",
+        unit="yuan",
+        definition="merchant_profit_yuan of violators.",
+    )
+    merchant_margin_yuan: float = counter(0.0)
+    """Merchants' sales net of take rate and commission, less unit costs and traffic fees."""
+    program_traffic_value_yuan: float = counter(0.0)
+    """The traffic programs gave today, valued at CPM."""
+
+
+@dataclass(frozen=True)
+class GovernanceCounts:
+    """The day's governance actions; false positives are actions that hit honest merchants."""
+
+    intercepted: int = counter(
+        metric="gov_intercepted",
+        unit="actions",
+        definition="Listings stopped by screening before going live (拦截). Counted per day.",
+    )
+    banned: int = counter(
+        metric="gov_banned",
+        unit="actions",
+        definition="Products banned after an investigation proved a violation (封禁). Counted "
+        "per day.",
+    )
+    delisted: int = counter(
+        metric="gov_delisted",
+        unit="actions",
+        definition="Risky products delisted for low estimated quality (下架). Counted per day.",
+    )
+    penalized: int = counter(
+        metric="gov_penalized",
+        unit="actions",
+        definition="Merchants fined after a conviction (处罚). Counted per day.",
+    )
+    removed: int = counter(
+        metric="gov_removed",
+        unit="actions",
+        definition="Merchants removed from the platform after repeated convictions (清退). "
+        "Counted per day.",
+    )
+    false_positives: int = counter(
+        metric="gov_false_positives",
+        unit="actions",
+        definition="Governance actions of any kind that hit an honest merchant. Counted per day.",
+    )
+    investigations: int = counter()
+    screened: int = counter()
+
+    def __add__(self, other: GovernanceCounts) -> GovernanceCounts:
+        return GovernanceCounts(
+            **{
+                f.name: getattr(self, f.name) + getattr(other, f.name)
+                for f in dataclasses.fields(self)
+            }
+        )
+
+
+@dataclass(frozen=True)
+class Day:
+    """The record of one simulated day: what the metrics and the recorder read."""
+
+    day: int
+    conditions: DayConditions
+    listings: Listings
+    content: Content
+    counts: DayCounts
+    governance: GovernanceCounts
+    listing_impressions: np.ndarray
+    """(L,) impressions per listing today, over all channels."""
+    active: np.ndarray
+    """(n,) bool: which consumers opened the app today."""
+    subsidy_spent_yuan: float
+    """What programs spent today."""

@@ -1,0 +1,61 @@
+"""Phase 4, content: creators choose offers (选品) and produce short videos and live
+appearances for today's live listings."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.catalog import Content
+from sim.kernels.content import produce_content
+
+if TYPE_CHECKING:
+    from sim.agents.creator import Creator
+    from sim.catalog import Listings
+    from sim.programs import Programs
+
+
+def make_content(
+    day: int,
+    creators: list[Creator],
+    n_creators_ever: int,
+    listings: Listings,
+    programs: Programs,
+    k: int,
+    rng: np.random.Generator,
+) -> Content:
+    """``creators`` are the active ones (in activation order); ``n_creators_ever`` sizes the
+    per-creator arrays; ``k`` categories."""
+    for creator in creators:
+        creator.select_offers(listings, rng, day)
+    carried = [creator.live_offers(listings) for creator in creators]
+    for creator, live in zip(creators, carried, strict=True):
+        creator.note_carried(listings, live)
+    count = np.array([len(x) for x in carried], dtype=np.int64)
+    items = produce_content(
+        offer_start=np.cumsum(count) - count,
+        offer_count=count,
+        offer_listing=np.array([j for x in carried for j in x], dtype=np.int64),
+        videos_per_day=np.array([c.videos_per_day for c in creators]),
+        lives_per_week=np.array([c.lives_per_week for c in creators]),
+        skill=np.array([c.skill for c in creators]),
+        niche=np.array([c.niche for c in creators]).reshape(len(creators), k),
+        listing_category=listings.category,
+        rng=rng,
+    )
+    creator_idx = np.array([c.idx for c in creators], dtype=np.int64)
+    program, boost = programs.for_new_creators(
+        np.array([c.entry_day for c in creators], dtype=np.int64),
+        np.array([c.independent for c in creators], dtype=bool),
+        day,
+    )
+    return Content.from_items(
+        creator_idx[items.creator_row],
+        items.listing,
+        items.is_live,
+        items.appeal,
+        n_creators_ever,
+        program[items.creator_row],
+        boost[items.creator_row],
+    )

@@ -1,0 +1,96 @@
+"""Phase 6, purchase: stock rations the day's purchase intents per listing; what is filled
+becomes orders. Records stock-outs, first-time and repeat buyers, closes the needs the orders
+met, and tells each merchant what it sold."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.kernels.purchase import ration
+from sim.population import NO_NEED
+from sim.vocabulary import MERCHANT_KINDS
+
+if TYPE_CHECKING:
+    from sim.agents.merchant import Merchant
+    from sim.catalog import Listings
+    from sim.orders import BuyerHistory
+    from sim.population import Population
+
+
+@dataclass(frozen=True)
+class Purchases:
+    orders: dict[str, np.ndarray]
+    """The filled orders: the intents' columns plus ``merchant``, ``price_yuan``,
+    ``commission_rate`` and ``take_rate``, (o,) each."""
+    intents: int
+    stockout_units: int
+    stockouts_by_kind: np.ndarray
+    """(kinds,) units short per merchant kind."""
+    new_customer_orders: int
+    buyers: int
+    repurchasing_buyers: int
+    units_sold: np.ndarray
+    """(M,) float units sold per merchant idx today."""
+    margin_yuan: float
+    """Sales net of take rate and commission, less unit costs."""
+
+
+def purchase(
+    intents: dict[str, np.ndarray],
+    listings: Listings,
+    merchants: list[Merchant],
+    population: Population,
+    history: BuyerHistory,
+    rng: np.random.Generator,
+) -> Purchases:
+    """``merchants`` is every merchant ever made, by idx."""
+    filled = ration(intents["listing"], listings.stock, rng)
+    demanded = np.bincount(intents["listing"], minlength=listings.n)
+    short = intents["listing"][~filled]
+    orders = {k: v[filled] for k, v in intents.items()}
+    j = orders["listing"]
+    consumer = orders["consumer"]
+    merchant = listings.merchant[j]
+    orders["merchant"] = merchant
+    orders["price_yuan"] = listings.price_yuan[j]
+    seen = history.seen(consumer, merchant)
+    new_customer_orders = int((~seen).sum())
+    buyers = int(np.unique(consumer).size)
+    repurchasing = int(np.unique(consumer[seen]).size)
+    history.add(consumer, merchant)
+    met = population.need_category[consumer] == listings.category[j]
+    population.need_category[consumer[met]] = NO_NEED
+    # Sales per listing, back to the merchants.
+    sold = np.bincount(j, minlength=listings.n)
+    # A merchant's own account earns no commission on its own goods.
+    commissioned = (orders["creator"] >= 0) & (orders["creator"] != listings.own_account[j])
+    orders["commission_rate"] = np.where(commissioned, listings.commission_rate[j], 0.0).astype(
+        np.float32
+    )
+    orders["take_rate"] = listings.take_rate[j]
+    net = orders["price_yuan"] * (1 - orders["take_rate"] - orders["commission_rate"])
+    net_by_listing = np.bincount(j, weights=net, minlength=listings.n)
+    creator_units = np.bincount(j[commissioned], minlength=listings.n)
+    paid_units = np.bincount(j, weights=orders["paid_share"], minlength=listings.n)
+    for jj in np.flatnonzero(demanded):
+        merchants[int(listings.merchant[jj])].record_sales(
+            int(sold[jj]),
+            int(demanded[jj]),
+            int(creator_units[jj]),
+            float(paid_units[jj]),
+            float(net_by_listing[jj]),
+        )
+    return Purchases(
+        orders=orders,
+        intents=int(filled.size),
+        stockout_units=int((~filled).sum()),
+        stockouts_by_kind=np.bincount(listings.kind[short], minlength=len(MERCHANT_KINDS)),
+        new_customer_orders=new_customer_orders,
+        buyers=buyers,
+        repurchasing_buyers=repurchasing,
+        units_sold=np.bincount(merchant, minlength=len(merchants)).astype(np.float64),
+        margin_yuan=float(net.sum() - listings.unit_cost_yuan[j].sum()),
+    )

@@ -1,0 +1,193 @@
+"""Phase 7, settlement: payments into escrow, traffic fees, program costs, content income,
+and payouts of orders whose payment delay has passed (take rate, commission, MCN share,
+merchant). Viewers who chose to follow a creator today are added to the follow graph."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim import ledger as L
+from sim.vocabulary import CHANNELS, MERCHANT_KINDS
+
+if TYPE_CHECKING:
+    from sim.agents.creator import Creator
+    from sim.agents.merchant import Merchant
+    from sim.agents.platform import Platform
+    from sim.catalog import Content, Listings
+    from sim.config import Scenario
+    from sim.events import DayConditions
+    from sim.ledger import Ledger
+    from sim.network import FollowGraph
+    from sim.orders import ColumnTable
+    from sim.phases.matching import Matching
+    from sim.population import Population
+    from sim.programs import Programs
+
+N_CHANNELS = len(CHANNELS)
+
+
+@dataclass(frozen=True)
+class Settlement:
+    orders: np.ndarray
+    """(5,) orders placed per channel."""
+    gmv_yuan: np.ndarray
+    """(5,) GMV per channel."""
+    gmv_by_kind_yuan: np.ndarray
+    """(kinds,) GMV per merchant kind."""
+    violator_gmv_yuan: float
+    program_traffic_value_yuan: float
+    """The traffic programs gave today, valued at CPM."""
+    traffic_fee_yuan: float
+    """What merchants paid for traffic today."""
+    follows_gained: int
+    """Follows after viewing."""
+
+
+def settle(
+    day: int,
+    config: Scenario,
+    orders: dict[str, np.ndarray],
+    listings: Listings,
+    content: Content,
+    matching: Matching,
+    conditions: DayConditions,
+    population: Population,
+    merchants: list[Merchant],
+    creators: list[Creator],
+    platform: Platform,
+    programs: Programs,
+    ledger: Ledger,
+    in_transit: ColumnTable,
+    awaiting_payout: ColumnTable,
+    follows: FollowGraph,
+) -> Settlement:
+    """``merchants`` and ``creators`` are every one ever made, by idx."""
+    price = orders["price_yuan"]
+    total = float(price.sum())
+    ledger.transfer(L.CONSUMERS, L.ESCROW, total, "order_payment")
+    ledger.hold(total)
+    n_orders = np.bincount(orders["channel"], minlength=N_CHANNELS)
+    gmv = np.bincount(orders["channel"], weights=price, minlength=N_CHANNELS)
+    j = orders["listing"]
+    by_kind = np.bincount(listings.kind[j], weights=price, minlength=len(MERCHANT_KINDS))
+    violator_gmv = float(price[listings.violator[j]].sum())
+
+    shocked_regions = conditions.shocked_regions
+    consumer = orders["consumer"]
+    shocked = shocked_regions[population.region[consumer]] | shocked_regions[listings.region[j]]
+    delivery = (
+        day
+        + config.consumers.experience.delivery_days
+        + np.where(shocked, conditions.extra_delivery_days, 0)
+    )
+    in_transit.append(
+        order_day=np.full(j.size, day),
+        delivery_day=delivery,
+        consumer=consumer,
+        merchant=orders["merchant"],
+        category=listings.category[j],
+        creator=orders["creator"],
+        channel=orders["channel"],
+        price_yuan=price,
+        take_rate=orders["take_rate"],
+        commission_rate=orders["commission_rate"],
+        true_quality=listings.true_quality[j],
+        claimed_quality=listings.claimed_quality[j],
+        violator=listings.violator[j],
+        shock_dissatisfied_prob=np.where(shocked, conditions.extra_dissatisfied_prob, 0.0),
+        recovery_program=listings.recovery_program[j],
+        waived_take_rate=listings.waived_take_rate[j],
+    )
+
+    # Traffic fees: the paid part of each listing's impressions, at CPM, within budget.
+    platform.observe_impressions(
+        listings.merchant, matching.listing_impressions, matching.bought_paid
+    )
+    billed = np.flatnonzero(matching.bought_paid > 0)
+    platform.charge_traffic(
+        [merchants[int(m)] for m in listings.merchant[billed]], matching.bought_paid[billed]
+    )
+    # Traffic given by programs, valued at CPM, is charged to their budgets.
+    cpm = config.platform.traffic.cpm_yuan / 1000.0
+    before = programs.spent_today_yuan
+    programs.charge_traffic(listings.program, matching.bought_listing_program * cpm)
+    programs.charge_traffic(content.program, matching.bought_item_program * cpm)
+    program_traffic_value = programs.spent_today_yuan - before
+    traffic_fee = ledger.flow("traffic_fee")
+
+    # Content income for impressions.
+    rate = config.creators.content_income_yuan_per_1000_impressions / 1000.0
+    earners = np.flatnonzero(matching.creator_impressions)
+    if earners.size and rate > 0:
+        pay = matching.creator_impressions[earners] * rate
+        # An own account's income is its merchant's money.
+        accounts = np.array([creators[c].payee_account for c in earners])
+        ledger.transfer_many(L.PLATFORM, accounts, pay, "content_income")
+        for c, amount in zip(earners, pay, strict=True):
+            creators[c].receive(float(amount))
+
+    _pay_out_due(day, awaiting_payout, merchants, creators, ledger)
+    return Settlement(
+        orders=n_orders,
+        gmv_yuan=gmv,
+        gmv_by_kind_yuan=by_kind,
+        violator_gmv_yuan=violator_gmv,
+        program_traffic_value_yuan=program_traffic_value,
+        traffic_fee_yuan=traffic_fee,
+        follows_gained=_follow_after_viewing(
+            matching.follow_events, follows, config.consumers.initial_creator_trust
+        ),
+    )
+
+
+def _pay_out_due(
+    day: int,
+    awaiting_payout: ColumnTable,
+    merchants: list[Merchant],
+    creators: list[Creator],
+    ledger: Ledger,
+) -> None:
+    """Payouts whose payment delay has passed: the take rate to the platform, commissions to
+    creators (who pass their MCN's share on), the rest to merchants."""
+    due = awaiting_payout.pop_due("due_day", day)
+    if not due["price_yuan"].size:
+        return
+    p = due["price_yuan"]
+    take = p * due["take_rate"]
+    commission = p * due["commission_rate"]
+    rest = p - take - commission
+    ledger.transfer(L.ESCROW, L.PLATFORM, float(take.sum()), "take_commission")
+    has_creator = due["creator"] >= 0
+    creator_ids = due["creator"][has_creator]
+    creator_pay = np.bincount(creator_ids, weights=commission[has_creator], minlength=len(creators))
+    payees = np.flatnonzero(creator_pay)
+    ledger.transfer_many(
+        L.ESCROW,
+        np.array([creators[c].account for c in payees], dtype=np.int64),
+        creator_pay[payees],
+        "creator_commission",
+    )
+    merchant_pay = np.bincount(due["merchant"], weights=rest, minlength=len(merchants))
+    paid = np.flatnonzero(merchant_pay)
+    ledger.transfer_many(
+        L.ESCROW,
+        np.array([merchants[m].account for m in paid], dtype=np.int64),
+        merchant_pay[paid],
+        "merchant_payout",
+    )
+    ledger.release(float(p.sum()))
+    for c in payees:
+        creator = creators[c]
+        creator.receive(float(creator_pay[c]))
+        creator.pay_mcn_share(float(creator_pay[c]))
+
+
+def _follow_after_viewing(follow_events: list, follows: FollowGraph, trust: float) -> int:
+    if not follow_events:
+        return 0
+    consumers = np.concatenate([f[0] for f in follow_events])
+    creators = np.concatenate([f[1] for f in follow_events])
+    return follows.follow(consumers, creators, trust)

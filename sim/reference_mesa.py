@@ -11,7 +11,8 @@ logistic, a budget in whole fen and a set of the listings bought today.
 
 It is an independent implementation of the model, not a translation of the kernel: it shares
 no random numbers with it (the kernel's are counter-based) and the agents call none of its
-code, so the two agree in distribution, not draw for draw. It serves twice:
+code, so the two agree in distribution, not draw for draw. The one rule they share is the
+purchase logit, written once in :mod:`sim.kernels.purchase` and called by both. It serves twice:
 
 * as an oracle: ``tests/unit/test_mesa_oracle.py`` checks that the kernel's impressions per
   channel, conversion per channel and purchases per merchant match this reference within
@@ -70,6 +71,7 @@ from sim.kernels.consumer_day import (
     Tables,
     run_chunks,
 )
+from sim.kernels.purchase import purchase_logit, term_inputs, term_weights
 from sim.model import MarketModel
 from sim.phases import matching
 from sim.scenario import load_scenario
@@ -183,14 +185,9 @@ class Behaviour:
     mall_browse_prob: float
     loyalty_prob: float
     base_logit: list[float]
-    interest_coef: float
-    creator_trust_coef: float
-    live_urgency_logit: float
-    platform_trust_coef: float
-    need_match_logit: float
-    claimed_quality_coef: float
-    appeal_coef: float
-    price_coef: float
+    coefficients: tuple[float, ...]
+    """The purchase logit's coefficients in :data:`~sim.kernels.purchase.COEFFICIENT_NAMES`
+    order."""
     event_logit: float
     follow_after_view_prob: float
 
@@ -217,14 +214,7 @@ class Behaviour:
             mall_browse_prob=float(r.mall_browse_prob),
             loyalty_prob=float(r.loyalty_prob),
             base_logit=[float(b) for b in r.coefficients.base_logit],
-            interest_coef=float(r.coefficients.interest_coef),
-            creator_trust_coef=float(r.coefficients.creator_trust_coef),
-            live_urgency_logit=float(r.coefficients.live_urgency_logit),
-            platform_trust_coef=float(r.coefficients.platform_trust_coef),
-            need_match_logit=float(r.coefficients.need_match_logit),
-            claimed_quality_coef=float(r.coefficients.claimed_quality_coef),
-            appeal_coef=float(r.coefficients.appeal_coef),
-            price_coef=float(r.coefficients.price_coef),
+            coefficients=tuple(r.coefficients.vector().tolist()),
             event_logit=float(r.event_logit),
             follow_after_view_prob=float(r.follow_after_view_prob),
         )
@@ -439,19 +429,23 @@ class ConsumerAgent(mesa.Agent):
         need: int | None,
         live_room: bool,
     ) -> float:
-        """The chance of buying after this impression (:mod:`sim.kernels.purchase`)."""
+        """The chance of buying after this impression: the logit of
+        :mod:`sim.kernels.purchase`, on Python floats."""
         category = offer.listing_category[listing]
-        logit = (
-            rules.base_logit[channel]
-            + rules.interest_coef * self.log_affinity[category]
-            + rules.creator_trust_coef * self.trust.get(creator, 0.0)
-            + (rules.live_urgency_logit if live_room else 0.0)
-            + rules.platform_trust_coef * (self.platform_trust - 0.5)
-            + (rules.need_match_logit if category == need else 0.0)
-            + rules.claimed_quality_coef * (offer.listing_claimed[listing] - 0.5)
-            + rules.appeal_coef * (appeal - 0.5)
-            - rules.price_coef * self.price_sensitivity * offer.listing_log_price_ratio[listing]
-            + rules.event_logit
+        logit = purchase_logit(
+            rules.base_logit[channel],
+            term_weights(rules.coefficients, self.price_sensitivity),
+            term_inputs(
+                self.log_affinity[category],
+                self.trust.get(creator, 0.0),
+                1.0 if live_room else 0.0,
+                self.platform_trust,
+                1.0 if category == need else 0.0,
+                offer.listing_claimed[listing],
+                appeal,
+                offer.listing_log_price_ratio[listing],
+            ),
+            rules.event_logit,
         )
         return logistic(logit)
 

@@ -46,20 +46,27 @@ For each consumer ``c`` (all draws are ``U(purpose, slot)`` for that consumer):
 
 from __future__ import annotations
 
+import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from sim.kernels import counter_rng as R
+from sim.kernels import purchase
 from sim.kernels.matching import FEED, FOLLOW, LIVE, MALL, SEARCH
 from sim.kernels.purchase import (
     PurchaseCoefficients,
     budget_fen,
     first_per_pair,
     price_fen,
+    purchase_logit,
+    purchase_logit_bound,
     purchase_probability,
+    term_inputs,
+    term_weights,
     within_budget,
 )
 
@@ -542,275 +549,297 @@ if numba is not None:
         return order[min(p, e - 1)]
 
     @_inline
-    def _hi(coef, lo, hi):
-        """The largest value of coef x v for v in [lo, hi]."""
-        return max(coef * lo, coef * hi)
-
-    @_inline
     def _logistic(z):
         e = np.exp(-abs(z))
         return 1.0 / (1.0 + e) if z >= 0 else e / (1.0 + e)
 
-    @_njit
-    def _kernel(
-        first_row,
-        active,
-        new_need,
-        channel_imps,
-        content_imps,
-        follow_imps,
-        shelf_imps,
-        i_row,
-        i_listing,
-        i_item,
-        i_channel,
-        f_row,
-        f_creator,
-        key, ids, on_platform, active_prob, attention, need_category, favorite_listing,
-        interest, affinity, log_affinity, follow_creator, follow_trust, follow_count,
-        platform_trust, price_sensitivity, budget_fen_, feed, live, shelf,
-        creator_start, creator_count, item_listing, item_creator, item_appeal, item_is_live,
-        listing_category, listing_claimed, listing_lpr, listing_price_fen,
-        channels, shares, active_mult, need_prob, need_weight, search_share, results_per_need,
-        mall_browse_prob, loyalty_prob, base_logit, coefs, event_logit, follow_view_prob,
-    ):  # fmt: skip
-        """Process consumers from ``first_row`` on, adding to the counters and writing intents
-        and follows into the given buffers; stop before a consumer whose day might not fit in
-        what is left of them. Returns (next row, intents written, follows written). The
-        buffers are never replaced inside the loop: that would make numba count references
-        to them at every step."""
-        b = ids.size
-        k = interest.shape[1]
-        f_slots = follow_creator.shape[1]
-        most = MAX_ATTENTION + results_per_need + 1  # impressions one consumer can have
-        n_intents = 0
-        n_follows = 0
-        # per-consumer scratch: the day's impressions in position order
-        p_listing = np.empty(MAX_ATTENTION + results_per_need + 2, np.int64)
-        p_item = np.empty_like(p_listing)
-        p_channel = np.empty_like(p_listing)
-        p_slot = np.empty_like(p_listing)
-        bought = np.empty_like(p_listing)
-        search_on, mall_on = channels[SEARCH], channels[MALL]
-        f_order, f_cum, f_start, f_stop, f_total, f_guide = feed
-        l_order, l_cum, l_start, l_stop, l_total, l_guide = live
-        s_order, s_cum, s_start, s_stop, s_total, s_guide = shelf
-        shelf_on = False
-        for j in range(k):
-            if s_total[j] > 0:
-                shelf_on = True
-        # Bounds of the day's listing and item terms of the purchase logit (every coefficient
-        # is >= 0), for the upper bound on each consumer's chance of buying.
-        claimed_lo = listing_claimed.min() if listing_claimed.size else 0.0
-        claimed_hi = listing_claimed.max() if listing_claimed.size else 0.0
-        lpr_lo = listing_lpr.min() if listing_lpr.size else 0.0
-        lpr_hi = listing_lpr.max() if listing_lpr.size else 0.0
-        appeal_lo = item_appeal.min() if item_appeal.size else 0.5
-        appeal_hi = item_appeal.max() if item_appeal.size else 0.5
-        p_max = np.empty(N_CHANNELS)
-        feed_run = np.empty(k)
-        live_run = np.empty(k)
-        for r in range(first_row, b):
-            if n_intents + most > i_row.size or n_follows + most > f_row.size:
-                return r, n_intents, n_follows
-            c = ids[r]
-            if not on_platform[r]:
-                continue
-            if not (_u(key, c, R.ACTIVE, 0) < np.float64(active_prob[r]) * active_mult):
-                continue
-            active[r] = True
-            need = np.int64(need_category[r])
-            if need < 0 and _u(key, c, R.NEED, 0) < need_prob:
-                new = _category(interest[r], need_weight, _u(key, c, R.NEED_CATEGORY, 0))
-                if new >= 0:
-                    new_need[r] = new
-                    need = new
-            # content slots
-            lam = min(np.float64(attention[r]), MAX_ATTENTION_MEAN)
-            u = _u(key, c, R.ATTENTION, 0)
-            total = 0
-            p = np.exp(-lam)
-            cdf = p
-            while u > cdf and total < MAX_ATTENTION:
-                total += 1
-                p = p * lam / total
-                cdf = cdf + p
-            n = 0
-            if total > 0:
-                feed_sum = _running(affinity[r], f_total, feed_run)
-                live_sum = _running(affinity[r], l_total, live_run)
-            for s in range(total):
-                if shares[2] == 0.0:
-                    break
-                us = _u(key, c, R.SPLIT, s)
-                ch = FEED if us < shares[0] else (LIVE if us < shares[1] else FOLLOW)
-                if ch == FOLLOW and follow_count[r] == 0:
-                    if shares[3] > 0:
-                        ch = FEED
-                    else:
-                        continue
-                if ch == FOLLOW:
-                    pick = np.int64(_u(key, c, R.FOLLOW_PICK, s) * follow_count[r])
-                    cr = follow_creator[r, pick]
-                    if cr < 0 or cr >= creator_count.size or creator_count[cr] == 0:
-                        continue
-                    item = creator_start[cr] + np.int64(
-                        _u(key, c, R.FOLLOW_ITEM, s) * creator_count[cr]
-                    )
-                elif ch == FEED:
-                    cat = _category_from(feed_run, feed_sum, _u(key, c, R.CATEGORY, s))
-                    if cat < 0:
-                        continue
-                    item = _item(
-                        f_order, f_cum, f_start, f_stop, f_total, f_guide, cat,
-                        _u(key, c, R.ITEM, s),
-                    )  # fmt: skip
-                else:
-                    cat = _category_from(live_run, live_sum, _u(key, c, R.CATEGORY, s))
-                    if cat < 0:
-                        continue
-                    item = _item(
-                        l_order, l_cum, l_start, l_stop, l_total, l_guide, cat,
-                        _u(key, c, R.ITEM, s),
-                    )  # fmt: skip
-                p_item[n] = item
-                p_listing[n] = item_listing[item]
-                p_channel[n] = ch
-                p_slot[n] = s
-                n += 1
-            # search and mall
-            if shelf_on and (search_on or mall_on):
-                if need >= 0 and s_total[need] > 0:
-                    if search_on and mall_on:
-                        ch = SEARCH if _u(key, c, R.SHELF_CHANNEL, 0) < search_share else MALL
-                    else:
-                        ch = SEARCH if search_on else MALL
-                    fav = favorite_listing[r]
-                    loyal = False
-                    if fav >= 0 and listing_category[fav] == need:
-                        loyal = _u(key, c, R.LOYALTY, 0) < loyalty_prob
-                    for q in range(results_per_need):
-                        s = total + q
-                        listing = _item(
-                            s_order, s_cum, s_start, s_stop, s_total, s_guide, need,
-                            _u(key, c, R.ITEM, s),
-                        )  # fmt: skip
-                        if q == 0 and loyal:
-                            listing = fav
-                        p_item[n] = -1
-                        p_listing[n] = listing
-                        p_channel[n] = ch
-                        p_slot[n] = s
-                        n += 1
-                elif (
-                    need < 0
-                    and mall_on
-                    and mall_browse_prob > 0
-                    and _u(key, c, R.BROWSE, 0) < mall_browse_prob
-                ):
-                    s = total
-                    cat = _category(affinity[r], s_total, _u(key, c, R.CATEGORY, s))
-                    if cat >= 0:
-                        listing = _item(
-                            s_order, s_cum, s_start, s_stop, s_total, s_guide, cat,
-                            _u(key, c, R.ITEM, s),
-                        )  # fmt: skip
-                        p_item[n] = -1
-                        p_listing[n] = listing
-                        p_channel[n] = MALL
-                        p_slot[n] = s
-                        n += 1
-            # decisions, in position order. A bound on the log-odds, term by term, gives each
-            # channel's highest possible chance of buying; a draw above it is a "no" without
-            # working the exact chance out (the decision is the same either way).
-            # Each term's largest value is coef x its lowest or highest input, whichever is
-            # larger, so the bound holds for coefficients of either sign.
-            la_lo, la_hi = np.inf, -np.inf
+    def _rule_digest() -> str:
+        """SHA-256 of the source of the modules compiled into the kernel besides this one: the
+        purchase rule and the counter-based uniforms. numba's cache checks only the source of
+        the file a cached function is in; the digest is a closure variable of the kernel, and
+        those are part of its cache key, so editing those modules compiles it again."""
+        h = hashlib.sha256()
+        for module in (purchase, R):
+            h.update(Path(module.__file__).read_bytes())
+        return h.hexdigest()
+
+    def _compile_kernel(rule_digest: str):
+        """The compiled kernel, cached on disk under a key that includes ``rule_digest``."""
+
+        @_njit
+        def _kernel(
+            first_row,
+            active,
+            new_need,
+            channel_imps,
+            content_imps,
+            follow_imps,
+            shelf_imps,
+            i_row,
+            i_listing,
+            i_item,
+            i_channel,
+            f_row,
+            f_creator,
+            key, ids, on_platform, active_prob, attention, need_category, favorite_listing,
+            interest, affinity, log_affinity, follow_creator, follow_trust, follow_count,
+            platform_trust, price_sensitivity, budget_fen_, feed, live, shelf,
+            creator_start, creator_count, item_listing, item_creator, item_appeal, item_is_live,
+            listing_category, listing_claimed, listing_lpr, listing_price_fen,
+            channels, shares, active_mult, need_prob, need_weight, search_share, results_per_need,
+            mall_browse_prob, loyalty_prob, base_logit, coefs, event_logit, follow_view_prob,
+        ):  # fmt: skip
+            """Process consumers from ``first_row`` on, adding to the counters and writing intents
+            and follows into the given buffers; stop before a consumer whose day might not fit in
+            what is left of them. Returns (next row, intents written, follows written). The
+            buffers are never replaced inside the loop: that would make numba count references
+            to them at every step."""
+            rule_digest  # noqa: B018 - a closure variable: part of the cache key
+            b = ids.size
+            k = interest.shape[1]
+            f_slots = follow_creator.shape[1]
+            most = MAX_ATTENTION + results_per_need + 1  # impressions one consumer can have
+            n_intents = 0
+            n_follows = 0
+            # per-consumer scratch: the day's impressions in position order
+            p_listing = np.empty(MAX_ATTENTION + results_per_need + 2, np.int64)
+            p_item = np.empty_like(p_listing)
+            p_channel = np.empty_like(p_listing)
+            p_slot = np.empty_like(p_listing)
+            bought = np.empty_like(p_listing)
+            search_on, mall_on = channels[SEARCH], channels[MALL]
+            f_order, f_cum, f_start, f_stop, f_total, f_guide = feed
+            l_order, l_cum, l_start, l_stop, l_total, l_guide = live
+            s_order, s_cum, s_start, s_stop, s_total, s_guide = shelf
+            shelf_on = False
             for j in range(k):
-                la_lo = min(la_lo, np.float64(log_affinity[r, j]))
-                la_hi = max(la_hi, np.float64(log_affinity[r, j]))
-            trust_hi = 0.0
-            for j in range(f_slots):
-                if follow_creator[r, j] >= 0:
-                    trust_hi = max(trust_hi, np.float64(follow_trust[r, j]))
-            ps = np.float64(price_sensitivity[r])
-            z_common = (
-                _hi(coefs[0], la_lo, la_hi)
-                + _hi(coefs[1], 0.0, trust_hi)
-                + coefs[3] * (np.float64(platform_trust[r]) - 0.5)
-                + _hi(coefs[4], 0.0, 1.0 if need >= 0 else 0.0)
-                + _hi(coefs[5], claimed_lo - 0.5, claimed_hi - 0.5)
-                + _hi(-coefs[7] * ps, lpr_lo, lpr_hi)
-                + event_logit
-            )
-            for chn in range(N_CHANNELS):
-                z_max = base_logit[chn] + z_common + _hi(coefs[2], 0.0, 1.0)
-                if chn <= FOLLOW:  # content: the item's appeal
-                    z_max += _hi(coefs[6], appeal_lo - 0.5, appeal_hi - 0.5)
-                p_max[chn] = _logistic(z_max + 1e-6)
-            spent = 0
-            stopped = False
-            n_bought = 0
-            for i in range(n):
-                ch = p_channel[i]
-                item = p_item[i]
-                listing = p_listing[i]
-                s = p_slot[i]
-                channel_imps[ch] += 1
-                if item >= 0:
+                if s_total[j] > 0:
+                    shelf_on = True
+            # The day's range of the listing and item features of the purchase logit, for the
+            # upper bound on each consumer's chance of buying.
+            claimed_lo = listing_claimed.min() if listing_claimed.size else 0.0
+            claimed_hi = listing_claimed.max() if listing_claimed.size else 0.0
+            lpr_lo = listing_lpr.min() if listing_lpr.size else 0.0
+            lpr_hi = listing_lpr.max() if listing_lpr.size else 0.0
+            appeal_lo = item_appeal.min() if item_appeal.size else 0.5
+            appeal_hi = item_appeal.max() if item_appeal.size else 0.5
+            p_max = np.empty(N_CHANNELS)
+            feed_run = np.empty(k)
+            live_run = np.empty(k)
+            for r in range(first_row, b):
+                if n_intents + most > i_row.size or n_follows + most > f_row.size:
+                    return r, n_intents, n_follows
+                c = ids[r]
+                if not on_platform[r]:
+                    continue
+                if not (_u(key, c, R.ACTIVE, 0) < np.float64(active_prob[r]) * active_mult):
+                    continue
+                active[r] = True
+                need = np.int64(need_category[r])
+                if need < 0 and _u(key, c, R.NEED, 0) < need_prob:
+                    new = _category(interest[r], need_weight, _u(key, c, R.NEED_CATEGORY, 0))
+                    if new >= 0:
+                        new_need[r] = new
+                        need = new
+                # content slots
+                lam = min(np.float64(attention[r]), MAX_ATTENTION_MEAN)
+                u = _u(key, c, R.ATTENTION, 0)
+                total = 0
+                p = np.exp(-lam)
+                cdf = p
+                while u > cdf and total < MAX_ATTENTION:
+                    total += 1
+                    p = p * lam / total
+                    cdf = cdf + p
+                n = 0
+                if total > 0:
+                    feed_sum = _running(affinity[r], f_total, feed_run)
+                    live_sum = _running(affinity[r], l_total, live_run)
+                for s in range(total):
+                    if shares[2] == 0.0:
+                        break
+                    us = _u(key, c, R.SPLIT, s)
+                    ch = FEED if us < shares[0] else (LIVE if us < shares[1] else FOLLOW)
+                    if ch == FOLLOW and follow_count[r] == 0:
+                        if shares[3] > 0:
+                            ch = FEED
+                        else:
+                            continue
                     if ch == FOLLOW:
-                        follow_imps[item] += 1
+                        pick = np.int64(_u(key, c, R.FOLLOW_PICK, s) * follow_count[r])
+                        cr = follow_creator[r, pick]
+                        if cr < 0 or cr >= creator_count.size or creator_count[cr] == 0:
+                            continue
+                        item = creator_start[cr] + np.int64(
+                            _u(key, c, R.FOLLOW_ITEM, s) * creator_count[cr]
+                        )
+                    elif ch == FEED:
+                        cat = _category_from(feed_run, feed_sum, _u(key, c, R.CATEGORY, s))
+                        if cat < 0:
+                            continue
+                        item = _item(
+                            f_order, f_cum, f_start, f_stop, f_total, f_guide, cat,
+                            _u(key, c, R.ITEM, s),
+                        )  # fmt: skip
                     else:
-                        content_imps[item] += 1
-                else:
-                    shelf_imps[listing] += 1
-                creator = item_creator[item] if item >= 0 else -1
-                appeal = item_appeal[item] if item >= 0 else 0.5
-                u_buy = _u(key, c, R.BUY, s)
-                buys = False
-                if u_buy < p_max[ch]:
-                    trust = 0.0
-                    if creator >= 0:
-                        for j in range(f_slots):
-                            if follow_creator[r, j] == creator:
-                                trust = np.float64(follow_trust[r, j])
+                        cat = _category_from(live_run, live_sum, _u(key, c, R.CATEGORY, s))
+                        if cat < 0:
+                            continue
+                        item = _item(
+                            l_order, l_cum, l_start, l_stop, l_total, l_guide, cat,
+                            _u(key, c, R.ITEM, s),
+                        )  # fmt: skip
+                    p_item[n] = item
+                    p_listing[n] = item_listing[item]
+                    p_channel[n] = ch
+                    p_slot[n] = s
+                    n += 1
+                # search and mall
+                if shelf_on and (search_on or mall_on):
+                    if need >= 0 and s_total[need] > 0:
+                        if search_on and mall_on:
+                            ch = SEARCH if _u(key, c, R.SHELF_CHANNEL, 0) < search_share else MALL
+                        else:
+                            ch = SEARCH if search_on else MALL
+                        fav = favorite_listing[r]
+                        loyal = False
+                        if fav >= 0 and listing_category[fav] == need:
+                            loyal = _u(key, c, R.LOYALTY, 0) < loyalty_prob
+                        for q in range(results_per_need):
+                            s = total + q
+                            listing = _item(
+                                s_order, s_cum, s_start, s_stop, s_total, s_guide, need,
+                                _u(key, c, R.ITEM, s),
+                            )  # fmt: skip
+                            if q == 0 and loyal:
+                                listing = fav
+                            p_item[n] = -1
+                            p_listing[n] = listing
+                            p_channel[n] = ch
+                            p_slot[n] = s
+                            n += 1
+                    elif (
+                        need < 0
+                        and mall_on
+                        and mall_browse_prob > 0
+                        and _u(key, c, R.BROWSE, 0) < mall_browse_prob
+                    ):
+                        s = total
+                        cat = _category(affinity[r], s_total, _u(key, c, R.CATEGORY, s))
+                        if cat >= 0:
+                            listing = _item(
+                                s_order, s_cum, s_start, s_stop, s_total, s_guide, cat,
+                                _u(key, c, R.ITEM, s),
+                            )  # fmt: skip
+                            p_item[n] = -1
+                            p_listing[n] = listing
+                            p_channel[n] = MALL
+                            p_slot[n] = s
+                            n += 1
+                # decisions, in position order. The bound on the log-odds
+                # (purchase_logit_bound: each term's largest value over the range of its input
+                # today) gives each channel's highest possible chance of buying; a draw above it
+                # is a "no" without working the exact chance out (the decision is the same).
+                la_lo, la_hi = np.inf, -np.inf
+                for j in range(k):
+                    la_lo = min(la_lo, np.float64(log_affinity[r, j]))
+                    la_hi = max(la_hi, np.float64(log_affinity[r, j]))
+                trust_lo, trust_hi = 0.0, 0.0  # 0 for a creator not followed
+                for j in range(f_slots):
+                    if follow_creator[r, j] >= 0:
+                        trust_lo = min(trust_lo, np.float64(follow_trust[r, j]))
+                        trust_hi = max(trust_hi, np.float64(follow_trust[r, j]))
+                pt = np.float64(platform_trust[r])
+                need_hi = 1.0 if need >= 0 else 0.0
+                weights = term_weights(coefs, np.float64(price_sensitivity[r]))
+                # content: any followed creator, maybe a live room, the day's range of appeal
+                content_lo = term_inputs(
+                    la_lo, trust_lo, 0.0, pt, 0.0, claimed_lo, appeal_lo, lpr_lo
+                )
+                content_hi = term_inputs(
+                    la_hi, trust_hi, 1.0, pt, need_hi, claimed_hi, appeal_hi, lpr_hi
+                )
+                # search and mall: no creator, no live room, appeal 0.5
+                shelf_lo = term_inputs(la_lo, 0.0, 0.0, pt, 0.0, claimed_lo, 0.5, lpr_lo)
+                shelf_hi = term_inputs(la_hi, 0.0, 0.0, pt, need_hi, claimed_hi, 0.5, lpr_hi)
+                for chn in range(N_CHANNELS):
+                    if chn <= FOLLOW:
+                        z_max = purchase_logit_bound(
+                            base_logit[chn], weights, content_lo, content_hi, event_logit
+                        )
+                    else:
+                        z_max = purchase_logit_bound(
+                            base_logit[chn], weights, shelf_lo, shelf_hi, event_logit
+                        )
+                    p_max[chn] = _logistic(z_max + 1e-6)
+                spent = 0
+                stopped = False
+                n_bought = 0
+                for i in range(n):
+                    ch = p_channel[i]
+                    item = p_item[i]
+                    listing = p_listing[i]
+                    s = p_slot[i]
+                    channel_imps[ch] += 1
+                    if item >= 0:
+                        if ch == FOLLOW:
+                            follow_imps[item] += 1
+                        else:
+                            content_imps[item] += 1
+                    else:
+                        shelf_imps[listing] += 1
+                    creator = item_creator[item] if item >= 0 else -1
+                    appeal = item_appeal[item] if item >= 0 else 0.5
+                    u_buy = _u(key, c, R.BUY, s)
+                    buys = False
+                    if u_buy < p_max[ch]:
+                        trust = 0.0
+                        if creator >= 0:
+                            for j in range(f_slots):
+                                if follow_creator[r, j] == creator:
+                                    trust = np.float64(follow_trust[r, j])
+                                    break
+                        cat = listing_category[listing]
+                        inputs = term_inputs(
+                            np.float64(log_affinity[r, cat]),
+                            trust,
+                            1.0 if (item >= 0 and item_is_live[item]) else 0.0,
+                            pt,
+                            1.0 if need == cat else 0.0,
+                            np.float64(listing_claimed[listing]),
+                            np.float64(appeal),
+                            np.float64(listing_lpr[listing]),
+                        )
+                        z = purchase_logit(base_logit[ch], weights, inputs, event_logit)
+                        buys = u_buy < _logistic(z)
+                    if buys:
+                        seen = False
+                        for j in range(n_bought):
+                            if bought[j] == listing:
+                                seen = True
                                 break
-                    cat = listing_category[listing]
-                    z = base_logit[ch]
-                    z = z + coefs[0] * log_affinity[r, cat]
-                    z = z + coefs[1] * trust
-                    z = z + coefs[2] * (1.0 if (item >= 0 and item_is_live[item]) else 0.0)
-                    z = z + coefs[3] * (np.float64(platform_trust[r]) - 0.5)
-                    z = z + coefs[4] * (1.0 if need == cat else 0.0)
-                    z = z + coefs[5] * (listing_claimed[listing] - 0.5)
-                    z = z + coefs[6] * (appeal - 0.5)
-                    z = z - coefs[7] * np.float64(price_sensitivity[r]) * listing_lpr[listing]
-                    z = z + event_logit
-                    buys = u_buy < _logistic(z)
-                if buys:
-                    seen = False
-                    for j in range(n_bought):
-                        if bought[j] == listing:
-                            seen = True
-                            break
-                    if not seen:
-                        bought[n_bought] = listing
-                        n_bought += 1
-                        if not stopped:
-                            if spent + listing_price_fen[listing] <= budget_fen_[r]:
-                                spent += listing_price_fen[listing]
-                                i_row[n_intents] = r
-                                i_listing[n_intents] = listing
-                                i_item[n_intents] = item
-                                i_channel[n_intents] = ch
-                                n_intents += 1
-                            else:
-                                stopped = True
-                if item >= 0 and _u(key, c, R.FOLLOW_VIEW, s) < follow_view_prob * appeal:
-                    f_row[n_follows] = r
-                    f_creator[n_follows] = creator
-                    n_follows += 1
-        return b, n_intents, n_follows
+                        if not seen:
+                            bought[n_bought] = listing
+                            n_bought += 1
+                            if not stopped:
+                                if spent + listing_price_fen[listing] <= budget_fen_[r]:
+                                    spent += listing_price_fen[listing]
+                                    i_row[n_intents] = r
+                                    i_listing[n_intents] = listing
+                                    i_item[n_intents] = item
+                                    i_channel[n_intents] = ch
+                                    n_intents += 1
+                                else:
+                                    stopped = True
+                    if item >= 0 and _u(key, c, R.FOLLOW_VIEW, s) < follow_view_prob * appeal:
+                        f_row[n_follows] = r
+                        f_creator[n_follows] = creator
+                        n_follows += 1
+            return b, n_intents, n_follows
+
+        return _kernel
+
+    _kernel = _compile_kernel(_rule_digest())
 
 
 def _sampler_tuple(s: Sampler):
@@ -820,18 +849,6 @@ def _sampler_tuple(s: Sampler):
 def _kernel_args(chunk: Chunk, t: Tables, r: Rules, key: np.uint64):
     shares = _shares(r, t)
     c = r.coefficients
-    coefs = np.array(
-        [
-            c.interest_coef,
-            c.creator_trust_coef,
-            c.live_urgency_logit,
-            c.platform_trust_coef,
-            c.need_match_logit,
-            c.claimed_quality_coef,
-            c.appeal_coef,
-            c.price_coef,
-        ]
-    )
     return (
         np.uint64(key), chunk.index, chunk.on_platform, chunk.active_prob, chunk.attention,
         chunk.need_category, chunk.favorite_listing, chunk.interest, chunk.affinity,
@@ -844,7 +861,7 @@ def _kernel_args(chunk: Chunk, t: Tables, r: Rules, key: np.uint64):
         price_fen(t.listing_price_yuan),
         r.channels.astype(np.bool_), shares, float(r.active_multiplier), float(r.need_prob),
         r.need_weight, float(r.search_share), int(r.results_per_need), float(r.mall_browse_prob),
-        float(r.loyalty_prob), np.asarray(c.base_logit, dtype=np.float64), coefs,
+        float(r.loyalty_prob), np.asarray(c.base_logit, dtype=np.float64), c.vector(),
         float(r.event_logit), float(r.follow_after_view_prob),
     )  # fmt: skip
 

@@ -14,6 +14,35 @@ in [0, 1]):
           - price_coef x price_sensitivity x log(price / reference price)
           + event logit                                           festivals
 
+This module is the one place the rule is written. Every engine uses it: the NumPy engine
+through :func:`purchase_probability` on arrays, the compiled engine
+(:mod:`sim.kernels.consumer_day`) by calling the same functions on scalars inside its loop
+(numba compiles them where it is installed), and the Mesa reference
+(:mod:`sim.reference_mesa`) on Python floats. The logit is a list of terms, one per
+coefficient, each ``weight[i] x input[i]``:
+
+* :data:`COEFFICIENT_NAMES` gives the terms' order, the order of the coefficient vector
+  (:meth:`PurchaseCoefficients.vector`) and the index constants :data:`INTEREST` ...
+  :data:`PRICE`;
+* :func:`term_weights` gives each term's weight: its coefficient, and for the price term
+  ``-(price_coef x price_sensitivity)`` (the one weight that depends on the consumer);
+* :func:`term_inputs` gives each term's input from the offer's features (the ``- 0.5``
+  centring of platform trust, claimed quality and appeal is done here);
+* :func:`purchase_logit` adds ``base``, the terms in that order and the event logit, left to
+  right (this order of additions is the engines' and must not change: results are pinned
+  bit for bit).
+
+The upper bound (:func:`purchase_logit_bound`), which the compiled engine uses to skip working
+out the chance of impressions whose draw is above every chance the consumer could have today,
+follows from the same two functions. When each input lies in ``[lo[i], hi[i]]`` (the inputs
+of :func:`term_inputs` applied to the features' lowest and highest values: the centring is
+increasing, so it maps bounds to bounds), the largest value of term ``i`` is
+``max(weight[i] x lo[i], weight[i] x hi[i])``, for a weight of either sign; adding these in the
+logit's order gives the bound. It holds in floating point too, not only in exact arithmetic:
+rounding is monotone, so each rounded product is at most the larger rounded product at an end
+of its interval, and each rounded partial sum at most the bound's partial sum at the same
+step. (The compiled engine still adds 1e-6 before taking the logistic of the bound.)
+
 Every function here is pure: arrays and a Generator in, arrays out.
 """
 
@@ -25,9 +54,50 @@ import numpy as np
 
 from sim.arrays import group_rank
 
+try:  # numba is optional: without it these are plain functions for the NumPy engine
+    from numba.extending import register_jitable
+except ImportError:  # pragma: no cover - exercised only without numba installed
+
+    def register_jitable(fn):
+        return fn
+
+
+def scalar_rule(fn):
+    """Mark ``fn`` as part of the rule that compiled kernels call: it stays a plain Python
+    function (NumPy callers pass arrays, the Mesa reference floats), and numba compiles and
+    inlines it when a jitted function calls it with scalars."""
+    return register_jitable(fn)
+
+
+COEFFICIENT_NAMES = (
+    "interest_coef",
+    "creator_trust_coef",
+    "live_urgency_logit",
+    "platform_trust_coef",
+    "need_match_logit",
+    "claimed_quality_coef",
+    "appeal_coef",
+    "price_coef",
+)
+"""The logit's terms, in the order they are added; also the order of the coefficient vector."""
+(
+    INTEREST,
+    CREATOR_TRUST,
+    LIVE_URGENCY,
+    PLATFORM_TRUST,
+    NEED_MATCH,
+    CLAIMED_QUALITY,
+    APPEAL,
+    PRICE,
+) = range(len(COEFFICIENT_NAMES))
+N_TERMS = len(COEFFICIENT_NAMES)
+
 
 @dataclass(frozen=True)
 class PurchaseCoefficients:
+    """The channels' base log-odds and one coefficient per term of the logit (fields after
+    ``base_logit`` in :data:`COEFFICIENT_NAMES` order)."""
+
     base_logit: np.ndarray  # (5,) float per channel
     interest_coef: float
     creator_trust_coef: float
@@ -37,6 +107,75 @@ class PurchaseCoefficients:
     claimed_quality_coef: float
     appeal_coef: float
     price_coef: float
+
+    def vector(self) -> np.ndarray:
+        """The coefficients as one (N_TERMS,) float64 array in :data:`COEFFICIENT_NAMES` order
+        (what :func:`term_weights` reads)."""
+        return np.array([getattr(self, name) for name in COEFFICIENT_NAMES], dtype=np.float64)
+
+
+@scalar_rule
+def term_weights(coefs, price_sensitivity):
+    """Each term's weight, in :data:`COEFFICIENT_NAMES` order: the coefficient, except the
+    price term's, ``-(price_coef x price_sensitivity)``. coefs (N_TERMS,); price_sensitivity
+    a float or (m,) array."""
+    return (
+        coefs[INTEREST],
+        coefs[CREATOR_TRUST],
+        coefs[LIVE_URGENCY],
+        coefs[PLATFORM_TRUST],
+        coefs[NEED_MATCH],
+        coefs[CLAIMED_QUALITY],
+        coefs[APPEAL],
+        -(coefs[PRICE] * price_sensitivity),
+    )
+
+
+@scalar_rule
+def term_inputs(
+    log_affinity,
+    creator_trust,
+    live_room,
+    platform_trust,
+    need_match,
+    claimed_quality,
+    appeal,
+    log_price_ratio,
+):
+    """Each term's input, in :data:`COEFFICIENT_NAMES` order, from the offer's features
+    (floats, or (m,) arrays; ``live_room`` and ``need_match`` 0/1 or bool). Every input is an
+    increasing function of its feature."""
+    return (
+        log_affinity,
+        creator_trust,
+        live_room,
+        platform_trust - 0.5,
+        need_match,
+        claimed_quality - 0.5,
+        appeal - 0.5,
+        log_price_ratio,
+    )
+
+
+@scalar_rule
+def purchase_logit(base, weights, inputs, event_logit):
+    """``base + weights[0] x inputs[0] + ... + event_logit``, added left to right (see the
+    module docstring). Floats or (m,) arrays."""
+    z = base
+    for i in range(N_TERMS):
+        z = z + weights[i] * inputs[i]
+    return z + event_logit
+
+
+@scalar_rule
+def purchase_logit_bound(base, weights, lo, hi, event_logit):
+    """The largest :func:`purchase_logit` ``(base, weights, inputs, event_logit)`` over inputs
+    with ``lo[i] <= inputs[i] <= hi[i]`` (each from :func:`term_inputs`), as rounded in
+    floating point (see the module docstring). Floats only."""
+    z = base
+    for i in range(N_TERMS):
+        z = z + max(weights[i] * lo[i], weights[i] * hi[i])
+    return z + event_logit
 
 
 def purchase_probability(
@@ -54,17 +193,20 @@ def purchase_probability(
     event_logit: float = 0.0,
 ) -> np.ndarray:
     """Chance of buying after each impression. All inputs (m,); returns (m,) float64 in [0, 1]."""
-    logit = (
-        coef.base_logit[channel]
-        + coef.interest_coef * log_affinity
-        + coef.creator_trust_coef * creator_trust
-        + coef.live_urgency_logit * live_room
-        + coef.platform_trust_coef * (platform_trust - 0.5)
-        + coef.need_match_logit * need_match
-        + coef.claimed_quality_coef * (claimed_quality - 0.5)
-        + coef.appeal_coef * (appeal - 0.5)
-        - coef.price_coef * price_sensitivity * log_price_ratio
-        + event_logit
+    logit = purchase_logit(
+        coef.base_logit[channel],
+        term_weights(coef.vector(), price_sensitivity),
+        term_inputs(
+            log_affinity,
+            creator_trust,
+            live_room,
+            platform_trust,
+            need_match,
+            claimed_quality,
+            appeal,
+            log_price_ratio,
+        ),
+        event_logit,
     )
     return logistic(np.asarray(logit, dtype=np.float64))
 

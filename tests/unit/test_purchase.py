@@ -6,14 +6,25 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
+from sim.kernels import purchase
 from sim.kernels.matching import FEED, LIVE, SEARCH
 from sim.kernels.purchase import (
+    COEFFICIENT_NAMES,
+    N_TERMS,
+    PRICE,
     PurchaseCoefficients,
     first_per_pair,
+    logistic,
+    purchase_logit,
+    purchase_logit_bound,
     purchase_probability,
     ration,
+    term_inputs,
+    term_weights,
     within_budget,
 )
 
@@ -163,6 +174,129 @@ def test_extreme_logits_give_probabilities_without_overflow():
         warnings.simplefilter("error", RuntimeWarning)
         p = prob([-1000.0, 1000.0], "log_affinity")
     np.testing.assert_array_equal(p, [0.0, 1.0])
+
+
+# the rule written once: coefficient vector, terms and bound -----------------------------------
+
+
+def test_the_coefficient_vector_follows_the_names_and_the_fields():
+    """COEFFICIENT_NAMES are the coefficient fields after base_logit, in order; the vector and
+    the index constants (interest_coef -> INTEREST) follow them; the terms' weights are the coefficients, the price term's
+    being -(price_coef x price_sensitivity)."""
+    fields = list(PurchaseCoefficients.__dataclass_fields__)
+    assert fields == ["base_logit", *COEFFICIENT_NAMES]
+    assert len(COEFFICIENT_NAMES) == N_TERMS
+    for i, name in enumerate(COEFFICIENT_NAMES):
+        assert getattr(purchase, name.rsplit("_", 1)[0].upper()) == i  # INTEREST ... PRICE
+    vector = COEF.vector()
+    assert vector.dtype == np.float64 and vector.shape == (N_TERMS,)
+    np.testing.assert_array_equal(vector, [getattr(COEF, n) for n in COEFFICIENT_NAMES])
+    weights = term_weights(vector, 2.0)
+    assert list(weights[:PRICE]) == list(vector[:PRICE])
+    assert weights[PRICE] == -(COEF.price_coef * 2.0)
+
+
+def test_purchase_probability_is_the_logistic_of_the_shared_logit():
+    """purchase_probability computes exactly logistic(purchase_logit(...)) of the terms."""
+    rng = np.random.default_rng(3)
+    m = 50
+    features = {
+        "log_affinity": rng.normal(size=m),
+        "creator_trust": rng.random(m),
+        "live_room": rng.random(m) < 0.5,
+        "platform_trust": rng.random(m),
+        "need_match": rng.random(m) < 0.5,
+        "claimed_quality": rng.random(m),
+        "appeal": rng.random(m),
+        "log_price_ratio": rng.normal(size=m),
+    }
+    ps = rng.lognormal(size=m)
+    channel = rng.integers(0, 5, m)
+    p = purchase_probability(
+        channel=channel, price_sensitivity=ps, coef=COEF, event_logit=0.3, **features
+    )
+    z = purchase_logit(
+        COEF.base_logit[channel],
+        term_weights(COEF.vector(), ps),
+        term_inputs(*features.values()),
+        0.3,
+    )
+    np.testing.assert_array_equal(p, logistic(z))
+
+
+FINITE = st.floats(-20, 20, allow_nan=False)
+
+
+@st.composite
+def offers_in_ranges(draw):
+    """Coefficients of either sign, and per term a feature's range [lo, hi] with a value x in
+    it (three sorted draws)."""
+    coefs = np.array(draw(st.lists(FINITE, min_size=N_TERMS, max_size=N_TERMS)))
+    triples = draw(st.lists(st.tuples(FINITE, FINITE, FINITE), min_size=N_TERMS, max_size=N_TERMS))
+    lo, x, hi = np.sort(np.array(triples), axis=1).T
+    return coefs, draw(st.floats(0, 5)), draw(FINITE), draw(FINITE), lo, x, hi
+
+
+@settings(max_examples=300, deadline=None)
+@given(offers_in_ranges())
+def test_the_bound_is_never_below_the_logit(args):
+    """For any coefficients and features within their ranges, the logit (as rounded) is at most
+    the bound over those ranges, and so is the chance of buying at most the logistic of the
+    bound (as the compiled engine takes it)."""
+    coefs, ps, base, event, lo, x, hi = args
+    w = term_weights(coefs, ps)
+    z = purchase_logit(base, w, term_inputs(*x), event)
+    bound = purchase_logit_bound(base, w, term_inputs(*lo), term_inputs(*hi), event)
+    assert z <= bound
+    assert logistic(z) <= logistic(bound + 1e-6)
+
+
+def test_the_bound_is_reached_at_the_ends_of_the_ranges():
+    """The bound is the largest logit over the ranges: every corner of the box is at most the
+    bound and one corner equals it."""
+    rng = np.random.default_rng(11)
+    coefs = rng.normal(size=N_TERMS) * 3
+    lo = rng.normal(size=N_TERMS)
+    hi = lo + rng.random(N_TERMS)
+    w = term_weights(coefs, 1.3)
+    bound = purchase_logit_bound(-1.0, w, term_inputs(*lo), term_inputs(*hi), 0.2)
+    corners = [
+        purchase_logit(-1.0, w, term_inputs(*np.where(mask, hi, lo)), 0.2)
+        for mask in np.array(np.meshgrid(*[[False, True]] * N_TERMS)).reshape(N_TERMS, -1).T
+    ]
+    assert max(corners) == bound
+
+
+def test_numba_compiles_the_same_rule_with_the_same_results():
+    """The rule's functions compile as they are inside a numba function and give the NumPy
+    results on scalars, bit for bit."""
+    numba = pytest.importorskip("numba")
+
+    @numba.njit
+    def compiled(base, coefs, ps, x, lo, hi, event):
+        w = term_weights(coefs, ps)
+        z = purchase_logit(
+            base, w, term_inputs(x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]), event
+        )
+        bound = purchase_logit_bound(
+            base,
+            w,
+            term_inputs(lo[0], lo[1], lo[2], lo[3], lo[4], lo[5], lo[6], lo[7]),
+            term_inputs(hi[0], hi[1], hi[2], hi[3], hi[4], hi[5], hi[6], hi[7]),
+            event,
+        )
+        return z, bound
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        coefs = rng.normal(size=N_TERMS) * 4
+        lo, x, hi = np.sort(rng.normal(size=(3, N_TERMS)), axis=0)
+        ps, base, event = rng.lognormal(), rng.normal(), rng.normal()
+        z, bound = compiled(base, coefs, ps, x, lo, hi, event)
+        w = term_weights(coefs, ps)
+        assert z == purchase_logit(base, w, term_inputs(*x), event)
+        assert bound == purchase_logit_bound(base, w, term_inputs(*lo), term_inputs(*hi), event)
+        assert z <= bound
 
 
 # first_per_pair -------------------------------------------------------------------------------

@@ -352,6 +352,55 @@ def bench(
 
 
 @app.command()
+def check(
+    case: Annotated[
+        list[str] | None,
+        typer.Option("--case", help="Run only this case (repeatable). Default: every case."),
+    ] = None,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="The small versions (as in the test suite).")
+    ] = False,
+    seeds: Annotated[int | None, typer.Option(min=1, help="Seeds per arm.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes per arm.")] = 1,
+    list_cases: Annotated[bool, typer.Option("--list", help="List the cases and exit.")] = False,
+) -> None:
+    """Run the project's stylized facts: each case prints what it measured, what it expects
+    and its verdict. Exit 1 if any case fails."""
+    import dataclasses
+
+    from sim import checks
+
+    if list_cases:
+        for c in checks.CASES.values():
+            typer.echo(f"{c.name}: {c.expectation} ({c.why})")
+        return
+    scale = checks.QUICK if quick else checks.FULL
+    scale = dataclasses.replace(scale, workers=workers, seeds=seeds or scale.seeds)
+    with handled():
+        unknown = [name for name in case or [] if name not in checks.CASES]
+        if unknown:
+            raise BadInput(f"unknown check case(s) {unknown}; cases are {sorted(checks.CASES)}")
+        names = case or list(checks.CASES)
+        with progress_bar("check") as bar:
+            task = bar.add_task("check", total=len(names))
+            rows = checks.run_cases(
+                checks.CASES,
+                names,
+                scale,
+                lambda done, total, name: bar.update(task, completed=done),
+            )
+    width = max((len(r.name) for r in rows), default=4)
+    typer.echo(f"{'case':<{width}}  verdict  figure | expectation")
+    for r in rows:
+        verdict = "pass" if r.passed else "FAIL"
+        typer.echo(f"{r.name:<{width}}  {verdict:<7}  {r.figure} | {r.expectation}")
+    failed = [r.name for r in rows if not r.passed]
+    if failed:
+        err.print(f"{len(failed)} of {len(rows)} case(s) failed: {', '.join(failed)}")
+        raise typer.Exit(EXIT_FAILURE)
+
+
+@app.command()
 def validate(scenario: ScenarioArg, set_: SetOpt = None) -> None:
     """Check a scenario file and its policies; list every problem (exit 2) or say it is
     valid."""

@@ -1,0 +1,8 @@
+"""``zhongcao check``: the project's own stylized facts (see :mod:`sim.checks.base`).
+
+Each module here registers the cases of one part of the model."""
+
+from sim.checks import governance  # noqa: F401  (registers its cases)
+from sim.checks.base import CASES, FULL, QUICK, Row, Scale, Verdict, run_cases
+
+__all__ = ["CASES", "FULL", "QUICK", "Row", "Scale", "Verdict", "run_cases"]

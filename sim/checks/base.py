@@ -1,0 +1,130 @@
+"""``zhongcao check``: the project's own stylized facts, each a named case that runs small
+scenarios over several seeds and states what it expects, why, and whether it holds.
+
+A case is a function registered with :func:`case`; it receives a :class:`Scale` (how many
+seeds, consumers and days) and returns a :class:`Verdict`. ``zhongcao check`` runs every case
+at full scale and prints one row per case (figure, expectation, verdict), exiting 1 if any
+fails; ``--quick`` runs the small versions the test suite also runs.
+
+Runs go through :func:`sim.runner.simulate` with the scenario's own seed and seed indices
+0..seeds-1, so every case is reproducible and two arms of a case share their luck (common
+random numbers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How big a case's runs are: ``consumers`` and ``days`` per run, ``seeds`` runs per arm."""
+
+    seeds: int
+    consumers: int
+    days: int
+    workers: int = 1
+
+
+QUICK = Scale(seeds=2, consumers=6_000, days=120)
+FULL = Scale(seeds=4, consumers=30_000, days=240)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    figure: str
+    """What was measured, as a reader would quote it."""
+    passed: bool
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    expectation: str
+    why: str
+    run: Callable[[Scale], Verdict]
+
+
+CASES: dict[str, Case] = {}
+
+
+def case(name: str, expectation: str, why: str):
+    """Register a stylized-fact case: ``expectation`` is what must hold, ``why`` where the
+    expectation comes from (an article, a study, an accounting identity)."""
+
+    def register(fn: Callable[[Scale], Verdict]) -> Callable[[Scale], Verdict]:
+        if name in CASES:
+            raise ValueError(f"check case {name!r} registered twice")
+        CASES[name] = Case(name, expectation, " ".join(why.split()), fn)
+        return fn
+
+    return register
+
+
+# --------------------------------------------------------------------------------------------
+# Running arms
+# --------------------------------------------------------------------------------------------
+
+
+def _one_run(args: tuple[str, tuple[str, ...], int]) -> pd.DataFrame:
+    from sim.runner import simulate
+    from sim.scenario import load_scenario
+
+    scenario, overrides, seed_index = args
+    config = load_scenario(SCENARIOS / scenario, list(overrides)).config
+    return simulate(config, seed_index=seed_index, threads=1).wide()
+
+
+def arm(scale: Scale, *overrides: str, scenario: str = "baseline.yaml") -> list[pd.DataFrame]:
+    """The per-day metrics (one wide table per seed) of the scenario at ``scale`` with
+    ``overrides`` (applied after the scale's consumers and days)."""
+    sized = [f"population.consumers={scale.consumers}", f"steps={scale.days}"]
+    tasks = [(scenario, (*sized, *overrides), i) for i in range(scale.seeds)]
+    if scale.workers > 1:
+        with ProcessPoolExecutor(scale.workers) as pool:
+            return list(pool.map(_one_run, tasks))
+    return [_one_run(task) for task in tasks]
+
+
+def mean_of(runs: Sequence[pd.DataFrame], fn: Callable[[pd.DataFrame], float]) -> float:
+    return float(np.mean([fn(run) for run in runs]))
+
+
+# --------------------------------------------------------------------------------------------
+# The suite
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    figure: str
+    expectation: str
+    passed: bool
+
+
+def run_cases(
+    cases: Mapping[str, Case], names: Sequence[str] | None, scale: Scale, progress=None
+) -> list[Row]:
+    """Run the named cases (all by default) of ``cases`` at ``scale``;
+    ``progress(done, total, name)`` is called after each."""
+    chosen = list(cases) if not names else list(names)
+    unknown = [n for n in chosen if n not in cases]
+    if unknown:
+        raise KeyError(f"unknown check case(s) {unknown}; cases are {sorted(cases)}")
+    rows = []
+    for i, name in enumerate(chosen):
+        c = cases[name]
+        verdict = c.run(scale)
+        rows.append(Row(name, verdict.figure, c.expectation, verdict.passed))
+        if progress is not None:
+            progress(i + 1, len(chosen), name)
+    return rows

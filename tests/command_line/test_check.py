@@ -1,0 +1,63 @@
+"""``zhongcao check``: a table of cases, exit 1 when one fails."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+import cli
+from sim import checks
+from sim.checks.base import Case, Verdict
+
+RUNNER = CliRunner()
+
+
+def invoke(monkeypatch, *args):
+    monkeypatch.setattr(sys, "argv", ["zhongcao", *args])
+    return RUNNER.invoke(cli.app, list(args))
+
+
+def fixed(passed: bool) -> Case:
+    return Case(
+        name=f"fixed_{passed}",
+        expectation="the verdict it is given",
+        why="a case of the suite's own machinery",
+        run=lambda scale: Verdict(f"scale {scale.seeds} seeds", passed),
+    )
+
+
+def test_a_failing_case_is_reported_and_exits_1(monkeypatch):
+    cases = {c.name: c for c in (fixed(True), fixed(False))}
+    monkeypatch.setattr(checks, "CASES", cases)
+    result = invoke(monkeypatch, "check", "--quick")
+    assert result.exit_code == 1
+    assert "fixed_True" in result.stdout and "pass" in result.stdout
+    assert "fixed_False" in result.stdout and "FAIL" in result.stdout
+
+
+def test_every_case_passing_exits_0_and_prints_its_figure(monkeypatch):
+    monkeypatch.setattr(checks, "CASES", {"fixed_True": fixed(True)})
+    result = invoke(monkeypatch, "check", "--quick", "--seeds", "3")
+    assert result.exit_code == 0, result.output
+    assert "scale 3 seeds" in result.stdout
+
+
+def test_an_unknown_case_is_bad_input(monkeypatch):
+    result = invoke(monkeypatch, "check", "--case", "no_such_case")
+    assert result.exit_code == 2
+    assert "no_such_case" in result.output
+
+
+def test_every_shipped_case_has_an_expectation_and_a_reason():
+    assert checks.CASES
+    for c in checks.CASES.values():
+        assert c.expectation and c.why, c.name
+
+
+@pytest.mark.parametrize("name", sorted(checks.CASES))
+def test_the_small_version_of_each_case_holds(name):
+    """The project's stylized facts hold in their quick versions (``zhongcao check --quick``)."""
+    verdict = checks.CASES[name].run(checks.QUICK)
+    assert verdict.passed, verdict.figure

@@ -19,6 +19,7 @@ from sim.agents.creator import Creator
 from sim.agents.mcn import Mcn, ServiceProvider
 from sim.agents.merchant import Merchant
 from sim.agents.platform import Platform
+from sim.honesty import Option
 from sim.ledger import Ledger
 from sim.network import FollowGraph, build_follow_graph
 from sim.population import Population, build_population
@@ -80,20 +81,16 @@ class AgentFactory:
         kind = kinds[int(rng.choice(len(kinds), p=shares / shares.sum()))]
         kc = cfg.kinds[kind]
         category = self.category_names.index(kc.categories[int(rng.integers(len(kc.categories)))])
-        violator = bool(
-            rng.random() < (cfg.violator_share if initial else cfg.entrant_violator_share)
-        )
         ref = self.reference_price[category]
+        # The merchant's honest product: its own quality at its own cost; what a cheating
+        # product would be (cheap goods claimed as good); its scruples. Which it sells is its
+        # choice at each launch (sim.honesty).
         honest_cost = ref * kc.unit_cost_share * rng.lognormal(0.0, 0.2)
-        if violator:
-            true_q = float(np.clip(rng.normal(cfg.violator_true_quality_mean, 0.05), 0.01, 1.0))
-            claimed_q = cfg.violator_claimed_quality
-            unit_cost = honest_cost * cfg.violator_cost_factor
-        else:
-            true_q = float(np.clip(rng.normal(kc.true_quality_mean, kc.true_quality_sd), 0.05, 1.0))
-            claimed_q = min(1.0, true_q + cfg.honest_claim_puffery)
-            unit_cost = honest_cost
-        # A violator prices like an honest seller of what it claims to sell.
+        honest_q = float(np.clip(rng.normal(kc.true_quality_mean, kc.true_quality_sd), 0.05, 1.0))
+        cheat_q = float(np.clip(rng.normal(cfg.cheat_true_quality_mean, 0.05), 0.01, 1.0))
+        h = cfg.honesty
+        scruple = h.scruple_median * rng.lognormal(0.0, h.scruple_sigma)
+        # A cheating merchant prices like an honest seller of what it claims to sell.
         markup = max(1.1, rng.normal(cfg.markup_mean, cfg.markup_sd))
         price = honest_cost * markup
         capacity = kc.capacity_units_per_day_median * rng.lognormal(0.0, kc.capacity_sigma)
@@ -112,10 +109,9 @@ class AgentFactory:
             kind=kind,
             category=category,
             region=int(rng.integers(self.config.market.regions)),
-            violator=violator,
-            true_quality=true_q,
-            claimed_quality=claimed_q,
-            unit_cost_yuan=unit_cost,
+            honest=Option(honest_q, min(1.0, honest_q + cfg.honest_claim_puffery), honest_cost),
+            cheat=Option(cheat_q, cfg.cheat_claimed_quality, honest_cost * cfg.cheat_cost_factor),
+            scruple=scruple,
             price_yuan=price,
             commission_rate=commission,
             capacity_units_per_day=capacity,
@@ -128,7 +124,7 @@ class AgentFactory:
             # Incumbents start with their usual stock, bought before the simulation begins.
             merchant.stock = int(cfg.learning.stock_cover_days * merchant.demand_ema)
         self.merchants.append(merchant)
-        self.platform.ensure_merchants(len(self.merchants))
+        self.platform.register(merchant)
         if rng.random() < kc.own_account_share:
             self.open_own_account(merchant, day)
         if (

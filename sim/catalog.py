@@ -22,8 +22,11 @@ class Listings:
     price_yuan: np.ndarray  # (L,) float64
     claimed_quality: np.ndarray  # (L,) float32
     true_quality: np.ndarray  # (L,) float32, hidden from consumers until delivery
-    violator: np.ndarray  # (L,) bool, hidden
+    violator: np.ndarray  # (L,) bool, hidden: the product cheats
     est_quality: np.ndarray  # (L,) float32, the platform's estimate
+    quality_if_trusting: np.ndarray  # (L,) float64: believed by a consumer who believes claims
+    quality_if_doubting: np.ndarray  # (L,) float64: believed by one who does not (see
+    # sim.kernels.purchase.believed_quality)
     popularity: np.ndarray  # (L,) float32, recent units sold per day over the listings' mean
     commission_rate: np.ndarray  # (L,) float32, offered to creators
     take_rate: np.ndarray  # (L,) float32

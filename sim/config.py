@@ -16,7 +16,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationInfo,
+    model_validator,
+)
 
 from sim.vocabulary import (  # noqa: F401  (re-exported: the schema's names)
     CHANNELS,
@@ -151,8 +159,16 @@ class PurchaseConfig(Strict):
     need_match_logit: float = _f(
         "Log-odds added when the offer's category matches the consumer's open need.", ge=0, le=10
     )
-    claimed_quality_coef: float = _f(
-        "Log-odds per unit of claimed quality above 0.5 (what the listing promises).", ge=0, le=10
+    quality_belief_coef: float = _f(
+        "Log-odds per unit of believed quality above 0.5: what the consumer believes of the "
+        "offer's quality from its claim (discounted by platform trust), the store score (when "
+        "shown) and its own bad experience with the merchant.",
+        ge=0,
+        le=10,
+    )
+    quality_prior: Prob = _f(
+        "Quality a consumer expects of an offer whose claim it does not believe and whose "
+        "store has no record."
     )
     appeal_coef: float = _f(
         "Log-odds per unit of content appeal above 0.5 (creator skill and niche fit).", ge=0, le=10
@@ -205,6 +221,10 @@ class ExperienceConfig(Strict):
     )
     favorite_after_satisfied_prob: Prob = _f(
         "Chance a satisfied buyer remembers the merchant for the next need (repurchase)."
+    )
+    disappointment_discount: Prob = _f(
+        "Share of believed quality a consumer takes off the offers of the merchant that last "
+        "disappointed it (remembered until another merchant disappoints it)."
     )
 
 
@@ -326,16 +346,57 @@ class MerchantLearningConfig(Strict):
     )
 
 
+class HonestyConfig(Strict):
+    """How merchants choose, for each product they launch, whether to cheat (sell low
+    quality claimed as high): by expected profit against the expected cost of being caught
+    and of a lost reputation, and their scruples."""
+
+    forced_cheat_share: Prob | None = _f(
+        "For experiments: each product cheats with this chance, whatever it earns. "
+        "null: merchants choose (the default)."
+    )
+    scruple_median: float = _f(
+        "Median of merchants' scruples: the cost they feel per cheating unit sold, as a share "
+        "of its price (log-normal across merchants).",
+        ge=0,
+        le=10,
+    )
+    scruple_sigma: float = _f("Log-normal spread of scruples across merchants.", ge=0, le=5)
+    choice_noise: float = _f(
+        "Scale of the noise in the choice to cheat, as a share of the product's expected "
+        "daily sales value (a logit choice; 0 = always the better option).",
+        ge=0,
+        le=10,
+    )
+    product_lifetime_days: float = _f(
+        "Mean days a product stays on sale before the merchant replaces it with a new one "
+        "(each new product is a new choice and a new screening).",
+        ge=1,
+        le=3650,
+    )
+    skus_per_product: int = _f(
+        "Listings (SKUs) a product launch puts through screening; an intercepted launch "
+        "counts each of them.",
+        ge=1,
+        le=1000,
+    )
+    reputation_horizon_days: float = _f(
+        "Days of future sales over which a merchant weighs the store score it would lose by "
+        "cheating.",
+        ge=0,
+        le=3650,
+    )
+
+
 class MerchantsConfig(Strict):
     kinds: dict[str, MerchantKindConfig] = _f("Merchant kinds (商家类型) and their parameters.")
-    violator_share: Prob = _f(
-        "Share of violators among the merchants at the start (low true quality advertised as high)."
-    )
-    entrant_violator_share: Prob = _f("Share of violators among newly entering merchants.")
-    violator_true_quality_mean: Prob = _f("Mean true quality of a violator's product.")
-    violator_claimed_quality: Prob = _f("Quality a violator claims.")
-    violator_cost_factor: float = _f(
-        "A violator's unit cost relative to an honest merchant's (cheap goods).", gt=0, le=1
+    honesty: HonestyConfig
+    cheat_true_quality_mean: Prob = _f("Mean true quality of a cheating product.")
+    cheat_claimed_quality: Prob = _f("Quality a cheating product claims.")
+    cheat_cost_factor: float = _f(
+        "A cheating product's unit cost relative to the merchant's honest cost (cheap goods).",
+        gt=0,
+        le=1,
     )
     honest_claim_puffery: float = _f(
         "How far an honest merchant's claim exceeds its true quality.", ge=0, le=0.5
@@ -590,46 +651,86 @@ class GovernanceConfig(Strict):
     """Platform governance (治理). ``strictness`` sets every rule below that is left ``null``,
     by the formula in its description; a scenario may also set any rule by itself."""
 
+    enabled: StrictBool = _f(
+        "Whether the platform governs at all: screening, delisting, investigations and the "
+        "enforcement ladder (false: none of them, and none of their costs)."
+    )
     strictness: Prob = _f(
         "How strictly the platform governs (0 = lax, 1 = strict); sets each rule left null."
     )
     screening_detection_prob: Prob | None = _f(
-        "Chance that screening intercepts a violating listing before it goes live. "
+        "Chance that screening intercepts a cheating product launch before it goes live. "
         "null: 0.1 + 0.85 x strictness."
     )
     screening_false_alarm_prob: Prob | None = _f(
-        "Chance that screening wrongly intercepts an honest listing. null: 0.002 + 0.02 x strictness."
+        "Chance that screening wrongly intercepts an honest launch. null: 0.002 + 0.02 x strictness."
     )
     investigation_base_prob_per_day: Prob | None = _f(
-        "Chance per day that a live merchant is investigated without any complaint. "
-        "null: 0.002 + 0.02 x strictness."
+        "Chance per day that a merchant with a product on the market is investigated at "
+        "random (spot checks). null: 0.0005 + 0.002 x strictness."
     )
-    investigation_prob_per_complaint: Prob | None = _f(
-        "Added chance of investigation per complaint per day in the merchant's recent record "
-        "(its moving average of daily complaints; the chances combine as independent "
-        "triggers). null: 0.02 + 0.2 x strictness."
+    investigation_prob_per_excess_se: Prob | None = _f(
+        "Added chance of investigation per day for each standard error by which the "
+        "merchant's recent complaint or return rate exceeds its category's (the larger of the "
+        "two excesses beyond the threshold; the chance is capped at 1). "
+        "null: 0.01 + 0.05 x strictness."
+    )
+    excess_threshold_se: float | None = _f(
+        "Standard errors of excess complaint or return rate below which nothing triggers an "
+        "investigation. null: 3 - 1.5 x strictness.",
+        ge=0,
+        le=100,
     )
     conviction_prob: Prob | None = _f(
-        "Chance an investigation proves a violator's violation. null: 0.5 + 0.45 x strictness."
+        "Chance an investigation proves a cheating product. null: 0.5 + 0.45 x strictness."
     )
     false_conviction_prob: Prob | None = _f(
         "Chance an investigation wrongly convicts an honest merchant. null: 0.01 + 0.05 x strictness."
     )
     delist_quality_threshold: Prob | None = _f(
         "A listing whose estimated quality falls below this is delisted as risky. "
-        "null: 0.15 + 0.3 x strictness."
+        "null: 0.1 + 0.35 x strictness."
     )
-    removal_strikes: int | None = _f(
-        "Convictions after which a merchant is removed. null: 3 - round(2 x strictness).",
+    fine_strikes: int | None = _f(
+        "Active strikes (unexpired convictions) from which a conviction also fines the "
+        "merchant (a first conviction only warns and bans the product). "
+        "null: 2, or 1 at strictness 0.75 and above.",
         ge=1,
         le=100,
     )
-    fine_yuan: float | None = _f(
-        "Fine per conviction (yuan). null: 1000 x (1 + 4 x strictness).", ge=0, le=1e9
+    suspension_strikes: int | None = _f(
+        "Active strikes from which a conviction also suspends the merchant. "
+        "null: 3, or 2 at strictness 0.75 and above.",
+        ge=1,
+        le=100,
     )
+    removal_strikes: int | None = _f(
+        "Active strikes at which a conviction removes the merchant (清退). "
+        "null: 5; 6 below strictness 0.25; 4 at 0.75 and above.",
+        ge=1,
+        le=100,
+    )
+    strike_expiry_days: int = _f(
+        "Days after which a strike expires (no longer counts on the ladder).", ge=1, le=3650
+    )
+    suspension_days: int = _f("Days a suspended merchant may not list anything.", ge=1, le=3650)
+    fine_min_yuan: float | None = _f(
+        "Smallest fine (yuan). null: 500 x (1 + 4 x strictness).", ge=0, le=1e9
+    )
+    fine_share_of_sales: Prob | None = _f(
+        "A fine as a share of the merchant's sales value over the last 30 days, times the "
+        "severity (the quality gap of the convicted product, at least 0.1); at least "
+        "fine_min_yuan. null: 0.1 + 0.4 x strictness."
+    )
+    appeal_prob_if_innocent: Prob = _f("Chance a merchant wrongly convicted appeals.")
+    appeal_prob_if_guilty: Prob = _f("Chance a merchant rightly convicted appeals.")
+    appeal_success_if_innocent: Prob = _f(
+        "Chance an appeal of a wrong conviction overturns it (no strike, ban or fine)."
+    )
+    appeal_success_if_guilty: Prob = _f("Chance an appeal of a right conviction overturns it.")
     screening_cost_yuan: float = _f(
-        "Cost of screening one new listing at strictness 1 (yuan); at strictness s it costs "
-        "(0.2 + 0.8 s) times this.",
+        "Cost of screening one new listing (SKU) at strictness 1 (yuan); at strictness s it "
+        "costs (0.2 + 0.8 s) times this.",
         ge=0,
         le=1e6,
     )
@@ -641,18 +742,42 @@ class GovernanceConfig(Strict):
     )
     delist_days: int = _f("Days a risky product stays delisted.", ge=1, le=365)
     complaint_memory_days: float = _f(
-        "Time constant of the platform's moving average of a merchant's daily complaints (days).",
+        "Time constant of the platform's moving averages of each merchant's daily deliveries, "
+        "complaints and returns (days).",
         gt=0,
         le=365,
     )
 
 
+class ReputationConfig(Strict):
+    visible: StrictBool = _f(
+        "Whether consumers see each store's score (商家体验分) next to its offers."
+    )
+    prior_reviews: float = _f(
+        "How many reviews' worth of evidence a store score needs to weigh as much as the "
+        "claim it is shown with: the score's weight is n / (n + prior_reviews) for n "
+        "reviews, returns and complaints on record.",
+        gt=0,
+        le=1e6,
+    )
+
+
 class GuaranteeFundConfig(Strict):
+    enabled: StrictBool = _f(
+        "Whether the guarantee fund (保障基金) compensates buyers and deposits (保证金) are posted."
+    )
     compensation_share: Prob = _f(
-        "Share of the price paid from the guarantee fund (保障基金) to a buyer who complains "
-        "about a disappointing order."
+        "Share of the price paid from the guarantee fund to a buyer who complains about a "
+        "disappointing order it kept (a returned order is refunded, not compensated)."
     )
     trust_loss_relief: Prob = _f("Share of the trust loss a compensated buyer is spared.")
+    deposit_yuan: float = _f(
+        "Deposit (保证金) a merchant posts with the platform on entry; the fund recovers from "
+        "it what it pays for a cheating product's orders; returned when the merchant leaves, "
+        "forfeited when it is removed.",
+        ge=0,
+        le=1e9,
+    )
 
 
 class PlatformConfig(Strict):
@@ -678,6 +803,7 @@ class PlatformConfig(Strict):
         "How many bad reviews one complaint counts for in the quality estimate.", ge=0, le=1000
     )
     governance: GovernanceConfig
+    reputation: ReputationConfig
     guarantee_fund: GuaranteeFundConfig
 
 

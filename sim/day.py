@@ -171,6 +171,50 @@ class DayCounts:
         unit="yuan",
         definition="merchant_profit_yuan of violators.",
     )
+    launches: int = counter()
+    """Products launched (screened) today."""
+    cheating_launches: int = counter()
+    entrant_launches: int = counter()
+    """First products of merchants."""
+    cheating_entrant_launches: int = counter()
+    convictions_honest: int = counter(
+        metric="convictions_honest",
+        unit="convictions",
+        definition="Convictions (after appeals) of merchants whose product was honest: wrong "
+        "convictions.",
+    )
+    convictions_cheating: int = counter(
+        metric="convictions_cheating",
+        unit="convictions",
+        definition="Convictions (after appeals) of merchants whose product cheated.",
+    )
+    honest_removed: int = counter(
+        metric="honest_merchants_removed",
+        unit="merchants",
+        definition="Merchants removed by governance whose product was honest.",
+    )
+    fines_yuan: float = counter(
+        0.0,
+        metric="fines_yuan",
+        unit="yuan",
+        definition="Fines the platform levied that day (reported apart from its commission "
+        "revenue).",
+    )
+    fines_on_honest_yuan: float = counter(
+        0.0,
+        metric="fines_on_honest_yuan",
+        unit="yuan",
+        definition="Fines levied on merchants whose product was honest.",
+    )
+    guarantee_recovered_yuan: float = counter(
+        0.0,
+        metric="guarantee_recovered_yuan",
+        unit="yuan",
+        definition="What the guarantee fund recovered from the deposits of merchants whose "
+        "cheating products it compensated buyers for.",
+    )
+    true_quality_gmv_yuan: float = counter(0.0)
+    """Sum over the day's orders of price x true quality (for the GMV-weighted quality)."""
     merchant_margin_yuan: float = counter(0.0)
     """Merchants' sales net of take rate and commission, less unit costs and traffic fees."""
     program_traffic_value_yuan: float = counter(0.0)
@@ -213,8 +257,34 @@ class GovernanceCounts:
         unit="actions",
         definition="Governance actions of any kind that hit an honest merchant. Counted per day.",
     )
-    investigations: int = counter()
-    screened: int = counter()
+    warnings: int = counter(
+        metric="gov_warnings",
+        unit="actions",
+        definition="Convictions that warned the merchant (below the fine rung of the ladder; "
+        "the product is banned for rectification). Counted per day.",
+    )
+    suspended: int = counter(
+        metric="gov_suspended",
+        unit="actions",
+        definition="Convictions that suspended the merchant from listing for suspension_days. "
+        "Counted per day.",
+    )
+    appeals_won: int = counter(
+        metric="gov_appeals_won",
+        unit="actions",
+        definition="Convictions overturned on appeal (no strike, ban or fine). Counted per day.",
+    )
+    investigations: int = counter(
+        metric="gov_investigations",
+        unit="investigations",
+        definition="Merchants investigated that day (spot checks and excess complaint or "
+        "return rates).",
+    )
+    screened: int = counter(
+        metric="gov_screened",
+        unit="listings",
+        definition="Listings (SKUs) of product launches screened that day.",
+    )
 
     def __add__(self, other: GovernanceCounts) -> GovernanceCounts:
         return GovernanceCounts(
@@ -241,3 +311,8 @@ class Day:
     """(n,) bool: which consumers opened the app today."""
     subsidy_spent_yuan: float
     """What programs spent today."""
+    units_sold: np.ndarray
+    """(M,) units each merchant sold today (filled orders), by merchant idx."""
+    feedback: dict[str, np.ndarray]
+    """Per merchant idx, (M,) each: today's good and bad reviews, returns, complaints and
+    deliveries (sim.phases.delivery.FEEDBACK)."""

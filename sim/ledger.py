@@ -1,7 +1,8 @@
 """The ledger: every yuan in the market moves through here, and none is created or lost.
 
 Accounts are integers. A few are fixed (the world outside the market, the consumers as one
-pool, the platform, the escrow where order payments wait); every merchant, creator, MCN and
+pool, the platform, the escrow where order payments wait, the merchants' deposits the platform
+holds); every merchant, creator, MCN and
 service provider opens its own, starting at zero. Money enters the market from ``OUTSIDE``
 (merchants' starting capital) and from the consumers' pool, whose balance goes negative by
 what consumers spend net of refunds and compensation (their income lies outside the model);
@@ -20,8 +21,8 @@ from collections import defaultdict
 
 import numpy as np
 
-OUTSIDE, CONSUMERS, PLATFORM, ESCROW = 0, 1, 2, 3
-FIXED_ACCOUNTS = ("outside", "consumers", "platform", "escrow")
+OUTSIDE, CONSUMERS, PLATFORM, ESCROW, DEPOSITS = 0, 1, 2, 3, 4
+FIXED_ACCOUNTS = ("outside", "consumers", "platform", "escrow", "deposits")
 
 FLOW_KINDS = (
     "capital",  # outside -> merchant: starting cash
@@ -41,6 +42,10 @@ FLOW_KINDS = (
     "governance_cost",  # platform -> outside: screening and investigations
     "guarantee_payout",  # platform -> consumers: the guarantee fund compensates a buyer
     "shipping_subsidy",  # platform -> merchant: a recovery plan's shipping insurance (运费险)
+    "deposit",  # merchant -> deposits: the deposit (保证金) posted on entry
+    "deposit_refund",  # deposits -> merchant: the deposit back when the merchant leaves
+    "deposit_forfeit",  # deposits -> platform: a removed merchant's deposit
+    "guarantee_recovery",  # deposits -> platform: the fund recovers a payout from a deposit
 )
 
 

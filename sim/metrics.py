@@ -434,6 +434,119 @@ def _gov_cost(m, day):
 
 for _action in (*GOVERNANCE_ACTIONS, "false_positives"):
     counter_metric(GovernanceCounts, _action)
+for _action in ("warnings", "suspended", "appeals_won", "investigations", "screened"):
+    counter_metric(GovernanceCounts, _action)
+for _name in (
+    "convictions_honest",
+    "convictions_cheating",
+    "honest_removed",
+    "fines_yuan",
+    "fines_on_honest_yuan",
+    "guarantee_recovered_yuan",
+):
+    counter_metric(DayCounts, _name)
+
+
+# --- honesty and beliefs --------------------------------------------------------------------
+
+
+@metric(
+    "live_listings",
+    "listings",
+    "Merchants' products live on the market that day. Over a run: the mean per day.",
+    summary="mean",
+)
+def _live_listings(m, day):
+    return float(day.listings.n)
+
+
+@metric(
+    "cheating_listing_share",
+    "share",
+    """Share of the day's live listings whose product cheats (low true quality claimed as
+    high). Over a run: the mean over days.""",
+    summary="mean",
+)
+def _cheating_listings(m, day):
+    return float(day.listings.violator.mean()) if day.listings.n else float("nan")
+
+
+@metric(
+    "cheating_launch_share",
+    "share",
+    """Share of the day's product launches that cheat: the merchants' choices (sim.honesty).
+    Over a run: weighted by launches.""",
+    summary="mean",
+    weight="launches",
+)
+def _cheating_launches(m, day):
+    return _ratio(day.counts.cheating_launches, day.counts.launches)
+
+
+@metric("launches", "products", "Products launched (put through screening) that day.")
+def _launches(m, day):
+    return float(day.counts.launches)
+
+
+@metric(
+    "cheating_entrant_share",
+    "share",
+    """Share of the merchants that launched their first product that day whose product
+    cheats (entrants' choice; day 0's incumbents included). Over a run: weighted by those
+    first launches.""",
+    summary="mean",
+    weight="first_launches",
+)
+def _cheating_entrants(m, day):
+    return _ratio(day.counts.cheating_entrant_launches, day.counts.entrant_launches)
+
+
+@metric("first_launches", "products", "Merchants' first products launched that day.")
+def _first_launches(m, day):
+    return float(day.counts.entrant_launches)
+
+
+@metric(
+    "gmv_weighted_true_quality",
+    "quality (0-1)",
+    """Mean true quality of the day's orders, weighted by price. Over a run: weighted by
+    GMV.""",
+    summary="mean",
+    weight="gmv_yuan",
+)
+def _gmv_quality(m, day):
+    return _ratio(day.counts.true_quality_gmv_yuan, day.counts.gmv_yuan.sum())
+
+
+@metric(
+    "mean_quality_belief",
+    "quality (0-1)",
+    """Consumers' mean belief of quality: what a consumer at the mean platform trust
+    believes of the day's live listings (claims discounted by trust, store scores where
+    shown; sim.kernels.purchase.believed_quality), weighted by each listing's impressions.""",
+    summary="mean",
+)
+def _belief(m, day):
+    listings = day.listings
+    w = day.listing_impressions.astype(np.float64)
+    if listings.n == 0 or w.sum() == 0:
+        return float("nan")
+    t = m.population.mean_trust()
+    belief = listings.quality_if_doubting + t * (
+        listings.quality_if_trusting - listings.quality_if_doubting
+    )
+    return float((belief * w).sum() / w.sum())
+
+
+@metric(
+    "honest_removed_share",
+    "share",
+    """Honest merchants removed that day as a share of the honest merchants in business at
+    its end (over a run: their sum, the share of honest merchants removed).""",
+)
+def _honest_removed_share(m, day):
+    honest = sum(not x.violator for x in m.active_merchants())
+    return _ratio(day.counts.honest_removed, honest)
 
 
 # --- collection and summaries ---------------------------------------------------------------

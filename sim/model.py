@@ -23,7 +23,7 @@ from sim.phases.delivery import deliver
 from sim.phases.entry_exit import EntrySignal, entry_and_exit
 from sim.phases.governance import govern
 from sim.phases.learning import learn
-from sim.phases.listing import list_products
+from sim.phases.listing import honesty_terms, list_products
 from sim.phases.matching import match
 from sim.phases.purchase import purchase
 from sim.phases.record import day_counts, merchant_cash, merchant_margin, merchant_profit
@@ -163,13 +163,15 @@ class MarketModel(mesa.Model):
             "listing",
             list_products,
             day,
+            cfg,
             self.active_merchants(),
             len(self.merchants),
             self.providers,
             self.platform,
             self.programs,
             conditions,
-            cfg.platform.governance.relist_delay_days,
+            honesty_terms(cfg, self.platform, self.population.mean_trust(), self.k),
+            streams,
         )
         listings = listing.listings
         content = timed(
@@ -279,12 +281,14 @@ class MarketModel(mesa.Model):
             listings=listings,
             content=content,
             counts=day_counts(
-                entry_exit, matching, purchases, settlement, delivery, governance, profit
+                entry_exit, matching, purchases, settlement, delivery, governance, profit, listing
             ),
             governance=listing.screening + governance.counts,
             listing_impressions=matching.listing_impressions,
             active=matching.active,
             subsidy_spent_yuan=self.programs.spent_today_yuan,
+            units_sold=purchases.units_sold,
+            feedback=delivery.feedback,
         )
         self.metrics = collect(self, self.last_day)
         self._add_time("record", start)

@@ -41,6 +41,9 @@ ATTRIBUTES: dict[str, Attribute] = {
     "need_category": Attribute(np.int8, doc="category of the open explicit need, or -1"),
     "need_days_left": Attribute(np.int16, doc="days until the open need lapses"),
     "favorite_merchant": Attribute(np.int32, doc="merchant remembered after a good order, or -1"),
+    "disappointing_merchant": Attribute(
+        np.int32, doc="merchant of the last disappointing order, whose claims it discounts, or -1"
+    ),
 }
 
 
@@ -70,6 +73,12 @@ class Population:
                     f"{name}: expected {current.shape} {current.dtype}, got {value.shape} {value.dtype}"
                 )
         object.__setattr__(self, name, value)
+
+    def mean_trust(self) -> float:
+        """Mean platform trust of the consumers on the platform (0.5 if none is): the public
+        figure merchants read consumers' belief in claims from."""
+        on = self.on_platform
+        return float(self.platform_trust[on].mean()) if on.any() else 0.5
 
     @property
     def nbytes(self) -> int:
@@ -152,6 +161,7 @@ def build_population(
     pop.on_platform[:] = True
     pop.need_category[:] = NO_NEED
     pop.favorite_merchant[:] = NO_MERCHANT
+    pop.disappointing_merchant[:] = NO_MERCHANT
     return pop
 
 

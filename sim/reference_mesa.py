@@ -71,7 +71,7 @@ from sim.kernels.consumer_day import (
     Tables,
     run_chunks,
 )
-from sim.kernels.purchase import purchase_logit, term_inputs, term_weights
+from sim.kernels.purchase import believed_quality, purchase_logit, term_inputs, term_weights
 from sim.model import MarketModel
 from sim.phases import matching
 from sim.scenario import load_scenario
@@ -136,7 +136,8 @@ class Offer:
     item_appeal: list[float]
     item_is_live: list[bool]
     listing_category: list[int]
-    listing_claimed: list[float]
+    listing_quality_trusting: list[float]
+    listing_quality_doubting: list[float]
     listing_log_price_ratio: list[float]
     listing_price_fen: list[int]
     """Prices rounded up to whole fen, as budgets count them."""
@@ -160,7 +161,8 @@ class Offer:
             item_appeal=t.item_appeal.tolist(),
             item_is_live=t.item_is_live.tolist(),
             listing_category=t.listing_category.tolist(),
-            listing_claimed=t.listing_claimed.tolist(),
+            listing_quality_trusting=t.listing_quality_trusting.tolist(),
+            listing_quality_doubting=t.listing_quality_doubting.tolist(),
             listing_log_price_ratio=t.listing_log_price_ratio.tolist(),
             listing_price_fen=[math.ceil(p * 100 - 1e-6) for p in t.listing_price_yuan.tolist()],
         )
@@ -188,6 +190,7 @@ class Behaviour:
     coefficients: tuple[float, ...]
     """The purchase logit's coefficients in :data:`~sim.kernels.purchase.COEFFICIENT_NAMES`
     order."""
+    disappointment_discount: float
     event_logit: float
     follow_after_view_prob: float
 
@@ -215,6 +218,7 @@ class Behaviour:
             loyalty_prob=float(r.loyalty_prob),
             base_logit=[float(b) for b in r.coefficients.base_logit],
             coefficients=tuple(r.coefficients.vector().tolist()),
+            disappointment_discount=float(r.disappointment_discount),
             event_logit=float(r.event_logit),
             follow_after_view_prob=float(r.follow_after_view_prob),
         )
@@ -271,6 +275,7 @@ class ConsumerAgent(mesa.Agent):
         platform_trust: float,
         need: int | None,
         remembered_listing: int | None,
+        disappointing_listing: int | None,
         followed: list[int],
         trust: dict[int, float],
     ):
@@ -294,6 +299,8 @@ class ConsumerAgent(mesa.Agent):
         """Category of the open need, or None."""
         self.remembered_listing = remembered_listing
         """Today's listing of the merchant remembered after a good order, or None."""
+        self.disappointing_listing = disappointing_listing
+        """Today's listing of the merchant of the last disappointing order, or None."""
         self.followed = followed
         """Creators followed, one per follow slot."""
         self.trust = trust
@@ -441,7 +448,13 @@ class ConsumerAgent(mesa.Agent):
                 1.0 if live_room else 0.0,
                 self.platform_trust,
                 1.0 if category == need else 0.0,
-                offer.listing_claimed[listing],
+                believed_quality(
+                    offer.listing_quality_trusting[listing],
+                    offer.listing_quality_doubting[listing],
+                    self.platform_trust,
+                    1.0 if listing == self.disappointing_listing else 0.0,
+                    rules.disappointment_discount,
+                ),
                 appeal,
                 offer.listing_log_price_ratio[listing],
             ),
@@ -500,6 +513,16 @@ def favorite_listings(market: MarketModel) -> np.ndarray:
     return matching.favorite_listings(market.population, market.last_day.listings).astype(np.int64)
 
 
+def disappointing_listings(market: MarketModel) -> np.ndarray:
+    """(n,) today's listing of the merchant of each consumer's last disappointing order, -1
+    if none, as the model computes it."""
+    if market.last_day is None:
+        return np.full(market.population.n, -1, dtype=np.int64)
+    return matching.disappointing_listings(market.population, market.last_day.listings).astype(
+        np.int64
+    )
+
+
 class ReferenceConsumers(mesa.Model):
     """The first ``n`` consumers of ``market`` (all by default, at most
     :data:`MAX_CONSUMERS`) as :class:`ConsumerAgent` s, with the market's current state: open
@@ -527,6 +550,7 @@ class ReferenceConsumers(mesa.Model):
         # Each attribute as a Python list, read row by row below.
         col = {name: getattr(pop, name)[:n].tolist() for name in CONSUMER_ATTRIBUTES}
         favorite = favorite_listing[:n].tolist()
+        disappointing = disappointing_listings(market)[:n].tolist()
         followed, trust, count = (
             market.follows.creator[:n].tolist(),
             market.follows.trust[:n].tolist(),
@@ -553,6 +577,7 @@ class ReferenceConsumers(mesa.Model):
                 platform_trust=col["platform_trust"][i],
                 need=col["need_category"][i] if col["need_category"][i] >= 0 else None,
                 remembered_listing=favorite[i] if favorite[i] >= 0 else None,
+                disappointing_listing=disappointing[i] if disappointing[i] >= 0 else None,
                 followed=followed[i][: count[i]],
                 trust=trust_in,
             )
@@ -631,7 +656,10 @@ def consumer_chunks(market: MarketModel, n: int | None = None, size: int | None 
     consumers (the model's by default)."""
     n = market.population.n if n is None else n
     for chunk in matching.consumer_chunks(
-        market.population, market.follows, favorite_listings(market)
+        market.population,
+        market.follows,
+        favorite_listings(market),
+        disappointing_listings(market),
     ):
         first = int(chunk.index[0])
         if first >= n:

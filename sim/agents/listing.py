@@ -2,11 +2,12 @@
 
 ::
 
-    PREPARING --(relist day reached, screening passes)--> LIVE
+    PREPARING --(relist day reached, screening passes)--> LIVE until the product's end day
     PREPARING --(relist day reached, intercepted)-------> PREPARING, retry after a delay
+    LIVE      --(the product's end day reached)---------> PREPARING, a new product today
     LIVE      --(delisted as risky)---------------------> DELISTED until a day
     DELISTED  --(that day reached)----------------------> LIVE
-    LIVE | DELISTED --(product banned)------------------> PREPARING, relist after a delay
+    LIVE | DELISTED --(product banned, or suspended)----> PREPARING, relist after a delay
     any       --(merchant leaves)-----------------------> PREPARING
 
 Every transition is a method here; nothing else sets the state.
@@ -30,6 +31,8 @@ class Listing:
     """A preparing listing goes to screening on this day or later."""
     delisted_until: int = -1
     """A delisted listing comes back live on this day."""
+    ends_day: int = 2**62
+    """The live product is replaced by a new one on this day."""
 
     @property
     def live(self) -> bool:
@@ -41,19 +44,24 @@ class Listing:
         return self.state in (LISTING_LIVE, LISTING_DELISTED)
 
     def start_day(self, day: int) -> bool:
-        """Bring a delisted product back when its time is up. Returns whether a new product
-        is due for screening today."""
+        """Bring a delisted product back when its time is up; retire a product at its end day.
+        Returns whether a new product is due for screening today."""
         if self.state == LISTING_DELISTED and day >= self.delisted_until:
             self.state = LISTING_LIVE
+        if self.state == LISTING_LIVE and day >= self.ends_day:
+            self.state = LISTING_PREPARING
+            self.relist_day = day
         return self.state == LISTING_PREPARING and day >= self.relist_day
 
     def new_product(self) -> None:
         self.product_id += 1
 
-    def screened(self, passed: bool, retry_day: int) -> None:
-        """After screening a new product: live, or intercepted and retried on ``retry_day``."""
+    def screened(self, passed: bool, retry_day: int, ends_day: int = 2**62) -> None:
+        """After screening a new product: live until ``ends_day``, or intercepted and retried
+        on ``retry_day``."""
         if passed:
             self.state = LISTING_LIVE
+            self.ends_day = ends_day
         else:
             self.relist_day = retry_day
 

@@ -16,6 +16,7 @@ from sim.arrays import ema
 
 if TYPE_CHECKING:
     from sim.config import MerchantsConfig
+    from sim.honesty import Option
     from sim.ledger import Ledger
 
 MIN_MARKUP = 1.05
@@ -65,10 +66,9 @@ class Merchant(mesa.Agent):
         kind: str,
         category: int,
         region: int,
-        violator: bool,
-        true_quality: float,
-        claimed_quality: float,
-        unit_cost_yuan: float,
+        honest: Option,
+        cheat: Option,
+        scruple: float,
         price_yuan: float,
         commission_rate: float,
         capacity_units_per_day: float,
@@ -84,10 +84,20 @@ class Merchant(mesa.Agent):
         self.kind = kind
         self.category = category
         self.region = region
-        self.violator = violator
-        self.true_quality = true_quality
-        self.claimed_quality = claimed_quality
-        self.unit_cost_yuan = unit_cost_yuan
+        self.honest = honest
+        self.cheat = cheat
+        self.scruple = scruple
+        # The product on sale: honest until the merchant launches one (sim.honesty).
+        self.violator = False
+        """Whether the product on sale cheats (low quality claimed as high)."""
+        self.true_quality = honest.true_quality
+        self.claimed_quality = honest.claimed_quality
+        self.unit_cost_yuan = honest.unit_cost_yuan
+        self.cheating_launches = 0
+        self.launches = 0
+        self.strike_days: list[int] = []
+        """Days of the convictions that still count on the enforcement ladder."""
+        self.convictions = 0
         self.price_yuan = price_yuan
         self.commission_rate = commission_rate
         self.capacity = capacity_units_per_day
@@ -99,7 +109,6 @@ class Merchant(mesa.Agent):
         self.status = "active"  # active | bankrupt | removed
         self.listing = Listing(relist_day=day)
         self.stock = 0
-        self.strikes = 0
         self.demand_ema = 0.25 * capacity_units_per_day
         self.demand_today = 0
         self.own_account = None  # a Creator, when the merchant sells on its own account
@@ -148,10 +157,26 @@ class Merchant(mesa.Agent):
     def release_provider(self) -> None:
         self.provider = None
 
-    def strike(self) -> int:
-        """A conviction: one more strike. Returns the strikes so far."""
-        self.strikes += 1
-        return self.strikes
+    def launch(self, cheating: bool) -> None:
+        """Put a new product on sale: the honest one or the cheating one."""
+        option = self.cheat if cheating else self.honest
+        self.violator = cheating
+        self.true_quality = option.true_quality
+        self.claimed_quality = option.claimed_quality
+        self.unit_cost_yuan = option.unit_cost_yuan
+        self.launches += 1
+        self.cheating_launches += int(cheating)
+
+    def active_strikes(self, day: int, expiry_days: int) -> int:
+        """Convictions in the last ``expiry_days`` days."""
+        return sum(1 for d in self.strike_days if day - d < expiry_days)
+
+    def strike(self, day: int, expiry_days: int) -> int:
+        """A conviction today: expired strikes fall away, one is added. Returns the active
+        strikes."""
+        self.strike_days = [d for d in self.strike_days if day - d < expiry_days] + [day]
+        self.convictions += 1
+        return len(self.strike_days)
 
     # phase 3: production ----------------------------------------------------------------------
 

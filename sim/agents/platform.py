@@ -11,7 +11,7 @@ import numpy as np
 
 from sim import ledger as L
 from sim.arrays import ema, ensure_size
-from sim.governance import GovernanceRules, screening_intercepts
+from sim.governance import GovernanceRules, excess_rate_se, screening_intercepts
 
 if TYPE_CHECKING:
     from sim.agents.merchant import Merchant
@@ -58,9 +58,20 @@ class Platform(mesa.Agent):
         self.bad = np.zeros(0)
         self.shop_good = np.zeros(0)
         self.shop_bad = np.zeros(0)
+        # Recent deliveries, complaints and returns per day (moving averages over
+        # governance.complaint_memory_days): the rates investigations are triggered by.
+        self.deliveries_recent = np.zeros(0)
         self.complaints_recent = np.zeros(0)
+        self.returns_recent = np.zeros(0)
         self.popularity = np.zeros(0)
         self.organic_impressions = np.zeros(0)
+        self.deposit_held = np.zeros(0)
+        """Each merchant's deposit (保证金) the platform holds, yuan."""
+        # The store's record as buyers see it: good reviews, and bad reviews and complaints.
+        self.reviews_good = np.zeros(0)
+        self.reviews_bad = np.zeros(0)
+        self.merchant_category = np.zeros(0, dtype=np.int64)
+        """Each merchant's category (for the category norms)."""
 
     def ensure_merchants(self, n: int) -> None:
         strength = self.cfg.quality_prior_strength
@@ -68,9 +79,21 @@ class Platform(mesa.Agent):
         self.bad = ensure_size(self.bad, n)
         self.shop_good = ensure_size(self.shop_good, n, PRIOR_QUALITY * strength)
         self.shop_bad = ensure_size(self.shop_bad, n, (1 - PRIOR_QUALITY) * strength)
+        self.deliveries_recent = ensure_size(self.deliveries_recent, n)
         self.complaints_recent = ensure_size(self.complaints_recent, n)
+        self.returns_recent = ensure_size(self.returns_recent, n)
+        self.deposit_held = ensure_size(self.deposit_held, n)
+        self.reviews_good = ensure_size(self.reviews_good, n)
+        self.reviews_bad = ensure_size(self.reviews_bad, n)
+        self.merchant_category = ensure_size(self.merchant_category, n).astype(np.int64)
         self.popularity = ensure_size(self.popularity, n)
         self.organic_impressions = ensure_size(self.organic_impressions, n)
+
+    def register(self, merchant: Merchant) -> None:
+        """A merchant joins: its arrays, its category, its deposit."""
+        self.ensure_merchants(merchant.idx + 1)
+        self.merchant_category[merchant.idx] = merchant.category
+        self.take_deposit(merchant)
 
     # terms of trade ---------------------------------------------------------------------------
 
@@ -140,11 +163,13 @@ class Platform(mesa.Agent):
         bad_reviews: np.ndarray,
         returns: np.ndarray,
         complaints: np.ndarray,
+        delivered: np.ndarray,
     ) -> None:
-        """Phase 9: the day's reviews, returns and complaints, each (M,) per merchant idx,
-        update the Beta estimate (a complaint counts ``complaint_weight`` bad reviews, a
-        return one) and the moving average of daily complaints that triggers investigations.
-        Called every day, with zeros on a day without deliveries, so the average decays."""
+        """Phase 9: the day's reviews, returns, complaints and deliveries, each (M,) per
+        merchant idx, update the listing's Beta estimate and the store's record (a complaint
+        counts ``complaint_weight`` bad reviews, a return one) and the moving averages of
+        daily deliveries, complaints and returns that trigger investigations. Called every
+        day, with zeros on a day without deliveries, so the averages decay."""
         cfg = self.cfg
         n = good_reviews.size
         bad = bad_reviews + returns + cfg.complaint_weight * complaints
@@ -152,10 +177,64 @@ class Platform(mesa.Agent):
         self.bad[:n] += bad
         self.shop_good[:n] += good_reviews
         self.shop_bad[:n] += bad
-        today = np.zeros_like(self.complaints_recent)
-        today[:n] = complaints
-        self.complaints_recent = ema(
-            self.complaints_recent, today, cfg.governance.complaint_memory_days
+        self.reviews_good[:n] += good_reviews
+        self.reviews_bad[:n] += bad_reviews + complaints
+        memory = cfg.governance.complaint_memory_days
+        for name, counts in (
+            ("deliveries_recent", delivered),
+            ("complaints_recent", complaints),
+            ("returns_recent", returns),
+        ):
+            today = np.zeros_like(getattr(self, name))
+            today[:n] = counts
+            setattr(self, name, ema(getattr(self, name), today, memory))
+
+    # store scores (商家体验分) -----------------------------------------------------------------
+
+    def store_score(self, merchant_idx: np.ndarray) -> np.ndarray:
+        """The store's score (商家体验分): the share of good reviews among its reviews and
+        complaints, an estimate of the share of its buyers who were satisfied (0.5 with no
+        record; it then has no weight)."""
+        g, b = self.reviews_good[merchant_idx], self.reviews_bad[merchant_idx]
+        return np.where(g + b > 0, g / np.maximum(g + b, 1e-12), 0.5)
+
+    def store_record(self, merchant_idx: np.ndarray) -> np.ndarray:
+        """Reviews and complaints on the store's record."""
+        return self.reviews_good[merchant_idx] + self.reviews_bad[merchant_idx]
+
+    def score_weight(self, merchant_idx: np.ndarray) -> np.ndarray:
+        """The weight consumers give a store's score over its claims: ``n / (n + prior)``
+        for ``n`` on record; 0 when scores are not shown."""
+        if not self.cfg.reputation.visible:
+            return np.zeros(np.size(merchant_idx))
+        n = self.store_record(merchant_idx)
+        return n / (n + self.cfg.reputation.prior_reviews)
+
+    def excess_se(self, merchant_idx: np.ndarray, category: np.ndarray) -> np.ndarray:
+        """For each merchant, the larger excess (standard errors) of its recent complaint
+        and return rates over its category's (:func:`sim.governance.excess_rate_se`)."""
+        memory = self.cfg.governance.complaint_memory_days
+        complaint_rate, return_rate = self.category_rates(
+            category.max() + 1 if category.size else 0
+        )
+        n = self.deliveries_recent[merchant_idx] * memory
+        complaints = self.complaints_recent[merchant_idx] * memory
+        returns = self.returns_recent[merchant_idx] * memory
+        return np.maximum(
+            excess_rate_se(complaints, n, complaint_rate[category]),
+            excess_rate_se(returns, n, return_rate[category]),
+        )
+
+    def category_rates(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(K,) recent complaints and returns per delivery in each category (the norms)."""
+        category = self.merchant_category[: self.deliveries_recent.size]
+        delivered = np.bincount(category, self.deliveries_recent, minlength=k)
+        complaints = np.bincount(category, self.complaints_recent, minlength=k)
+        returns = np.bincount(category, self.returns_recent, minlength=k)
+        safe = np.maximum(delivered, 1e-12)
+        return (
+            np.where(delivered > 0, complaints / safe, 0.0),
+            np.where(delivered > 0, returns / safe, 0.0),
         )
 
     def observe_sales(self, units_per_merchant: np.ndarray) -> None:
@@ -170,19 +249,52 @@ class Platform(mesa.Agent):
         """Screening and investigations cost the platform money."""
         self.ledger.transfer(L.PLATFORM, L.OUTSIDE, amount_yuan, "governance_cost")
 
-    def screen_listing(self, merchant: Merchant, day: int) -> bool:
-        """Phase 3: screen a merchant's new listing (at a cost). Returns True if it may go
-        live, False if intercepted."""
-        self.charge_governance(self.rules.screening_cost_yuan)
+    def screen_launch(self, merchant: Merchant, day: int, skus: int) -> bool:
+        """Phase 3: screen a merchant's product launch of ``skus`` listings (at a cost per
+        listing). Returns True if it may go live, False if intercepted. Without governance
+        nothing is screened."""
+        if not self.rules.enabled:
+            return True
+        self.charge_governance(skus * self.rules.screening_cost_yuan)
         u = self.streams.generator("governance.screen", day, merchant.idx).random()
         return not screening_intercepts(merchant.violator, self.rules, u)
 
     # guarantee fund ---------------------------------------------------------------------------
 
-    def compensate(self, price_yuan: np.ndarray) -> float:
-        """Pay buyers of disappointing orders who complained from the guarantee fund (保障基金).
-        Returns the total paid."""
-        share = self.cfg.guarantee_fund.compensation_share
-        amount = float(np.sum(price_yuan) * share)
-        self.ledger.transfer(L.PLATFORM, L.CONSUMERS, amount, "guarantee_payout")
+    def take_deposit(self, merchant: Merchant) -> None:
+        """An entrant posts its deposit (保证金), when the guarantee fund is on."""
+        fund = self.cfg.guarantee_fund
+        if fund.enabled and fund.deposit_yuan > 0:
+            self.ledger.transfer(merchant.account, L.DEPOSITS, fund.deposit_yuan, "deposit")
+            self.deposit_held[merchant.idx] += fund.deposit_yuan
+
+    def settle_deposit(self, merchant: Merchant, forfeit: bool) -> float:
+        """A merchant leaves: its deposit goes back to it, or to the platform when it was
+        removed (forfeited). Returns the amount."""
+        amount = float(self.deposit_held[merchant.idx])
+        self.deposit_held[merchant.idx] = 0.0
+        if forfeit:
+            self.ledger.transfer(L.DEPOSITS, L.PLATFORM, amount, "deposit_forfeit")
+        else:
+            self.ledger.transfer(L.DEPOSITS, merchant.account, amount, "deposit_refund")
         return amount
+
+    def compensate(
+        self, merchant: np.ndarray, price_yuan: np.ndarray, at_fault: np.ndarray
+    ) -> tuple[float, float]:
+        """Pay buyers of disappointing orders who complained and kept the goods (a returned
+        order was refunded already) from the guarantee fund (保障基金): ``compensation_share``
+        of the price; recover what was paid for orders of a cheating product (``at_fault``)
+        from that merchant's deposit, as far as it goes. All (m,). Returns (paid, recovered)."""
+        fund = self.cfg.guarantee_fund
+        if not fund.enabled or price_yuan.size == 0:
+            return 0.0, 0.0
+        pay = price_yuan * fund.compensation_share
+        paid = float(pay.sum())
+        self.ledger.transfer(L.PLATFORM, L.CONSUMERS, paid, "guarantee_payout")
+        owed = np.bincount(merchant[at_fault], pay[at_fault], minlength=self.deposit_held.size)
+        recovered = np.minimum(owed, self.deposit_held)
+        self.deposit_held -= recovered
+        total = float(recovered.sum())
+        self.ledger.transfer(L.DEPOSITS, L.PLATFORM, total, "guarantee_recovery")
+        return paid, total

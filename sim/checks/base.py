@@ -13,6 +13,7 @@ random numbers).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -26,16 +27,34 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 @dataclass(frozen=True)
 class Scale:
-    """How big a case's runs are: ``consumers`` and ``days`` per run, ``seeds`` runs per arm."""
+    """How big a case's runs are: the ``scenario`` (under scenarios/) at ``consumers`` for
+    ``days``, ``seeds`` runs per arm."""
 
     seeds: int
     consumers: int
     days: int
+    scenario: str = "baseline.yaml"
     workers: int = 1
+    many_merchants: Scale | None = None
+    """The scale for cases that need many merchants (event studies); None: this one."""
+
+    @property
+    def for_many_merchants(self) -> Scale:
+        if self.many_merchants is None:
+            return self
+        return dataclasses.replace(self.many_merchants, workers=self.workers)
 
 
-QUICK = Scale(seeds=2, consumers=6_000, days=120)
-FULL = Scale(seeds=4, consumers=30_000, days=240)
+QUICK = Scale(
+    seeds=2,
+    consumers=3_000,
+    days=90,
+    scenario="tiny.yaml",
+    many_merchants=Scale(seeds=1, consumers=20_000, days=50),
+)
+"""The small versions (run by the test suite): the tiny market, and the baseline's 600
+merchants for 50 days where a case needs many merchants."""
+FULL = Scale(seeds=3, consumers=30_000, days=240)
 
 
 @dataclass(frozen=True)
@@ -83,15 +102,36 @@ def _one_run(args: tuple[str, tuple[str, ...], int]) -> pd.DataFrame:
     return simulate(config, seed_index=seed_index, threads=1).wide()
 
 
-def arm(scale: Scale, *overrides: str, scenario: str = "baseline.yaml") -> list[pd.DataFrame]:
-    """The per-day metrics (one wide table per seed) of the scenario at ``scale`` with
+def overrides_at(scale: Scale, *overrides: str) -> tuple[str, ...]:
+    return (f"population.consumers={scale.consumers}", f"steps={scale.days}", *overrides)
+
+
+def arm(scale: Scale, *overrides: str) -> list[pd.DataFrame]:
+    """The per-day metrics (one wide table per seed) of the scale's scenario with
     ``overrides`` (applied after the scale's consumers and days)."""
-    sized = [f"population.consumers={scale.consumers}", f"steps={scale.days}"]
-    tasks = [(scenario, (*sized, *overrides), i) for i in range(scale.seeds)]
+    sized = overrides_at(scale, *overrides)
+    tasks = [(scale.scenario, sized, i) for i in range(scale.seeds)]
     if scale.workers > 1:
         with ProcessPoolExecutor(scale.workers) as pool:
             return list(pool.map(_one_run, tasks))
     return [_one_run(task) for task in tasks]
+
+
+def models(scale: Scale, *overrides: str):
+    """For each seed, a generator of the market after each of its days (for cases that need
+    more than the metrics: per-merchant records). Runs in this process."""
+    from sim.model import MarketModel
+    from sim.scenario import load_scenario
+
+    config = load_scenario(SCENARIOS / scale.scenario, list(overrides_at(scale, *overrides))).config
+
+    def days(seed_index: int):
+        model = MarketModel(config, seed_index=seed_index, threads=1)
+        for _ in range(config.steps):
+            model.step()
+            yield model
+
+    return [days(i) for i in range(scale.seeds)]
 
 
 def mean_of(runs: Sequence[pd.DataFrame], fn: Callable[[pd.DataFrame], float]) -> float:

@@ -59,6 +59,7 @@ from sim.kernels import purchase
 from sim.kernels.matching import FEED, FOLLOW, LIVE, MALL, SEARCH
 from sim.kernels.purchase import (
     PurchaseCoefficients,
+    believed_quality,
     budget_fen,
     first_per_pair,
     price_fen,
@@ -90,6 +91,7 @@ class Chunk:
     attention: np.ndarray  # (b,) float64
     need_category: np.ndarray  # (b,) int64, -1 = none (before today's arrivals)
     favorite_listing: np.ndarray  # (b,) int64, -1 = none live today
+    disappointing_listing: np.ndarray  # (b,) int64: the last disappointing merchant's, or -1
     interest: np.ndarray  # (b, K) float64
     affinity: np.ndarray  # (b, K) float64: interest ** interest_exponent (sampling weight)
     log_affinity: np.ndarray  # (b, K) float64: log(K x interest) (purchase logit)
@@ -179,7 +181,8 @@ class Tables:
     item_appeal: np.ndarray  # (I,) float64
     item_is_live: np.ndarray  # (I,) bool: an appearance in a live room
     listing_category: np.ndarray  # (L,) int64
-    listing_claimed: np.ndarray  # (L,) float64
+    listing_quality_trusting: np.ndarray  # (L,) float64: believed by one who believes claims
+    listing_quality_doubting: np.ndarray  # (L,) float64: believed by one who does not
     listing_log_price_ratio: np.ndarray  # (L,) float64
     listing_price_yuan: np.ndarray  # (L,) float64
 
@@ -198,6 +201,7 @@ class Rules:
     mall_browse_prob: float
     loyalty_prob: float
     coefficients: PurchaseCoefficients
+    disappointment_discount: float
     event_logit: float
     follow_after_view_prob: float
 
@@ -385,7 +389,13 @@ def consumer_day_numpy(chunk: Chunk, t: Tables, r: Rules, key: np.uint64) -> Out
         creator_trust=_creator_trust(chunk.follow_creator[row], chunk.follow_trust[row], creator),
         platform_trust=chunk.platform_trust[row],
         need_match=need[row] == category,
-        claimed_quality=t.listing_claimed[listing],
+        believed_quality=believed_quality(
+            t.listing_quality_trusting[listing],
+            t.listing_quality_doubting[listing],
+            chunk.platform_trust[row],
+            listing == chunk.disappointing_listing[row],
+            r.disappointment_discount,
+        ),
         appeal=appeal,
         log_price_ratio=t.listing_log_price_ratio[listing],
         price_sensitivity=chunk.price_sensitivity[row],
@@ -582,12 +592,14 @@ if numba is not None:
             f_row,
             f_creator,
             key, ids, on_platform, active_prob, attention, need_category, favorite_listing,
+            disappointing_listing,
             interest, affinity, log_affinity, follow_creator, follow_trust, follow_count,
             platform_trust, price_sensitivity, budget_fen_, feed, live, shelf,
             creator_start, creator_count, item_listing, item_creator, item_appeal, item_is_live,
-            listing_category, listing_claimed, listing_lpr, listing_price_fen,
+            listing_category, quality_trusting, quality_doubting, listing_lpr, listing_price_fen,
             channels, shares, active_mult, need_prob, need_weight, search_share, results_per_need,
-            mall_browse_prob, loyalty_prob, base_logit, coefs, event_logit, follow_view_prob,
+            mall_browse_prob, loyalty_prob, base_logit, coefs, discount, event_logit,
+            follow_view_prob,
         ):  # fmt: skip
             """Process consumers from ``first_row`` on, adding to the counters and writing intents
             and follows into the given buffers; stop before a consumer whose day might not fit in
@@ -617,8 +629,12 @@ if numba is not None:
                     shelf_on = True
             # The day's range of the listing and item features of the purchase logit, for the
             # upper bound on each consumer's chance of buying.
-            claimed_lo = listing_claimed.min() if listing_claimed.size else 0.0
-            claimed_hi = listing_claimed.max() if listing_claimed.size else 0.0
+            # believed quality: between the smaller of a listing's two values (times the
+            # discount for a disappointing merchant) and the larger
+            belief_lo, belief_hi = 0.0, 0.0
+            if quality_trusting.size:
+                belief_lo = min(quality_trusting.min(), quality_doubting.min()) * (1.0 - discount)
+                belief_hi = max(quality_trusting.max(), quality_doubting.max())
             lpr_lo = listing_lpr.min() if listing_lpr.size else 0.0
             lpr_hi = listing_lpr.max() if listing_lpr.size else 0.0
             appeal_lo = item_appeal.min() if item_appeal.size else 0.5
@@ -754,14 +770,14 @@ if numba is not None:
                 weights = term_weights(coefs, np.float64(price_sensitivity[r]))
                 # content: any followed creator, maybe a live room, the day's range of appeal
                 content_lo = term_inputs(
-                    la_lo, trust_lo, 0.0, pt, 0.0, claimed_lo, appeal_lo, lpr_lo
+                    la_lo, trust_lo, 0.0, pt, 0.0, belief_lo, appeal_lo, lpr_lo
                 )
                 content_hi = term_inputs(
-                    la_hi, trust_hi, 1.0, pt, need_hi, claimed_hi, appeal_hi, lpr_hi
+                    la_hi, trust_hi, 1.0, pt, need_hi, belief_hi, appeal_hi, lpr_hi
                 )
                 # search and mall: no creator, no live room, appeal 0.5
-                shelf_lo = term_inputs(la_lo, 0.0, 0.0, pt, 0.0, claimed_lo, 0.5, lpr_lo)
-                shelf_hi = term_inputs(la_hi, 0.0, 0.0, pt, need_hi, claimed_hi, 0.5, lpr_hi)
+                shelf_lo = term_inputs(la_lo, 0.0, 0.0, pt, 0.0, belief_lo, 0.5, lpr_lo)
+                shelf_hi = term_inputs(la_hi, 0.0, 0.0, pt, need_hi, belief_hi, 0.5, lpr_hi)
                 for chn in range(N_CHANNELS):
                     if chn <= FOLLOW:
                         z_max = purchase_logit_bound(
@@ -806,7 +822,13 @@ if numba is not None:
                             1.0 if (item >= 0 and item_is_live[item]) else 0.0,
                             pt,
                             1.0 if need == cat else 0.0,
-                            np.float64(listing_claimed[listing]),
+                            believed_quality(
+                                quality_trusting[listing],
+                                quality_doubting[listing],
+                                pt,
+                                1.0 if listing == disappointing_listing[r] else 0.0,
+                                discount,
+                            ),
                             np.float64(appeal),
                             np.float64(listing_lpr[listing]),
                         )
@@ -851,18 +873,20 @@ def _kernel_args(chunk: Chunk, t: Tables, r: Rules, key: np.uint64):
     c = r.coefficients
     return (
         np.uint64(key), chunk.index, chunk.on_platform, chunk.active_prob, chunk.attention,
-        chunk.need_category, chunk.favorite_listing, chunk.interest, chunk.affinity,
+        chunk.need_category, chunk.favorite_listing, chunk.disappointing_listing,
+        chunk.interest, chunk.affinity,
         chunk.log_affinity, chunk.follow_creator, chunk.follow_trust, chunk.follow_count,
         chunk.platform_trust, chunk.price_sensitivity, budget_fen(chunk.budget_yuan),
         _sampler_tuple(t.feed), _sampler_tuple(t.live), _sampler_tuple(t.shelf),
         t.creator_start, t.creator_count, t.item_listing, t.item_creator, t.item_appeal,
         t.item_is_live,
-        t.listing_category, t.listing_claimed, t.listing_log_price_ratio,
+        t.listing_category, t.listing_quality_trusting, t.listing_quality_doubting,
+        t.listing_log_price_ratio,
         price_fen(t.listing_price_yuan),
         r.channels.astype(np.bool_), shares, float(r.active_multiplier), float(r.need_prob),
         r.need_weight, float(r.search_share), int(r.results_per_need), float(r.mall_browse_prob),
         float(r.loyalty_prob), np.asarray(c.base_logit, dtype=np.float64), c.vector(),
-        float(r.event_logit), float(r.follow_after_view_prob),
+        float(r.disappointment_discount), float(r.event_logit), float(r.follow_after_view_prob),
     )  # fmt: skip
 
 

@@ -47,6 +47,39 @@ def dissatisfaction_probability(
     return np.clip(p, 0.0, 1.0)
 
 
+@dataclass(frozen=True)
+class ExpectedOutcomes:
+    """Expected shares of delivered orders (what :func:`draw_outcomes` draws, on average)."""
+
+    dissatisfied: np.ndarray
+    returned: np.ndarray
+    complained: np.ndarray
+    complained_and_kept: np.ndarray
+    good_reviews: np.ndarray
+    bad_reviews: np.ndarray
+
+
+def expected_outcomes(
+    p_dissatisfied: np.ndarray,
+    return_if_dissatisfied: float,
+    return_if_satisfied: float,
+    complain_if_dissatisfied: float,
+    review: float,
+) -> ExpectedOutcomes:
+    """The shares :func:`draw_outcomes` draws in expectation; (m,) -> (m,) each. (Returning
+    and complaining are independent given disappointment.)"""
+    p = np.asarray(p_dissatisfied, dtype=np.float64)
+    complained = p * complain_if_dissatisfied
+    return ExpectedOutcomes(
+        dissatisfied=p,
+        returned=p * return_if_dissatisfied + (1 - p) * return_if_satisfied,
+        complained=complained,
+        complained_and_kept=complained * (1 - return_if_dissatisfied),
+        good_reviews=(1 - p) * review,
+        bad_reviews=p * review,
+    )
+
+
 def draw_outcomes(
     p_dissatisfied: np.ndarray,
     return_if_dissatisfied: float,

@@ -9,7 +9,7 @@ in [0, 1]):
           + live_urgency_logit x [a live room, reached from live or following]
           + platform_trust_coef x (platform trust - 0.5)
           + need_match_logit x [category = open need]
-          + claimed_quality_coef x (claimed quality - 0.5)
+          + quality_belief_coef x (believed quality - 0.5)         see below
           + appeal_coef x (content appeal - 0.5)                  search/mall: appeal = 0.5
           - price_coef x price_sensitivity x log(price / reference price)
           + event logit                                           festivals
@@ -27,7 +27,7 @@ coefficient, each ``weight[i] x input[i]``:
 * :func:`term_weights` gives each term's weight: its coefficient, and for the price term
   ``-(price_coef x price_sensitivity)`` (the one weight that depends on the consumer);
 * :func:`term_inputs` gives each term's input from the offer's features (the ``- 0.5``
-  centring of platform trust, claimed quality and appeal is done here);
+  centring of platform trust, believed quality and appeal is done here);
 * :func:`purchase_logit` adds ``base``, the terms in that order and the event logit, left to
   right (this order of additions is the engines' and must not change: results are pinned
   bit for bit).
@@ -42,6 +42,18 @@ logit's order gives the bound. It holds in floating point too, not only in exact
 rounding is monotone, so each rounded product is at most the larger rounded product at an end
 of its interval, and each rounded partial sum at most the bound's partial sum at the same
 step. (The compiled engine still adds 1e-6 before taking the logistic of the bound.)
+
+The believed quality (:func:`believed_quality`) is what the consumer expects of the offer:
+
+    believed = (doubting + platform trust x (trusting - doubting)) x (1 - d x [disappointed])
+    trusting = a x store score + (1 - a) x claimed quality     a consumer who believes claims
+    doubting = a x store score + (1 - a) x quality prior       one who does not
+
+with ``a`` the weight of the store score (0 when scores are not shown, else n / (n + prior)
+for n reviews on record) and ``d`` the discount a consumer applies to the merchant that last
+disappointed it. The listing's two values come from the platform each day; the consumer's
+trust and memory are its own. The belief lies between the smallest of the listings' two
+values times ``1 - d`` and the largest of them, which bounds its term.
 
 Every function here is pure: arrays and a Generator in, arrays out.
 """
@@ -75,7 +87,7 @@ COEFFICIENT_NAMES = (
     "live_urgency_logit",
     "platform_trust_coef",
     "need_match_logit",
-    "claimed_quality_coef",
+    "quality_belief_coef",
     "appeal_coef",
     "price_coef",
 )
@@ -86,7 +98,7 @@ COEFFICIENT_NAMES = (
     LIVE_URGENCY,
     PLATFORM_TRUST,
     NEED_MATCH,
-    CLAIMED_QUALITY,
+    QUALITY_BELIEF,
     APPEAL,
     PRICE,
 ) = range(len(COEFFICIENT_NAMES))
@@ -104,7 +116,7 @@ class PurchaseCoefficients:
     live_urgency_logit: float
     platform_trust_coef: float
     need_match_logit: float
-    claimed_quality_coef: float
+    quality_belief_coef: float
     appeal_coef: float
     price_coef: float
 
@@ -125,7 +137,7 @@ def term_weights(coefs, price_sensitivity):
         coefs[LIVE_URGENCY],
         coefs[PLATFORM_TRUST],
         coefs[NEED_MATCH],
-        coefs[CLAIMED_QUALITY],
+        coefs[QUALITY_BELIEF],
         coefs[APPEAL],
         -(coefs[PRICE] * price_sensitivity),
     )
@@ -138,7 +150,7 @@ def term_inputs(
     live_room,
     platform_trust,
     need_match,
-    claimed_quality,
+    believed_quality,
     appeal,
     log_price_ratio,
 ):
@@ -151,10 +163,17 @@ def term_inputs(
         live_room,
         platform_trust - 0.5,
         need_match,
-        claimed_quality - 0.5,
+        believed_quality - 0.5,
         appeal - 0.5,
         log_price_ratio,
     )
+
+
+@scalar_rule
+def believed_quality(trusting, doubting, platform_trust, disappointed, discount):
+    """What a consumer believes of an offer's quality (see the module docstring): floats or
+    (m,) arrays; ``disappointed`` 0/1 or bool."""
+    return (doubting + platform_trust * (trusting - doubting)) * (1.0 - discount * disappointed)
 
 
 @scalar_rule
@@ -185,7 +204,7 @@ def purchase_probability(
     creator_trust: np.ndarray,
     platform_trust: np.ndarray,
     need_match: np.ndarray,
-    claimed_quality: np.ndarray,
+    believed_quality: np.ndarray,
     appeal: np.ndarray,
     log_price_ratio: np.ndarray,
     price_sensitivity: np.ndarray,
@@ -202,7 +221,7 @@ def purchase_probability(
             live_room,
             platform_trust,
             need_match,
-            claimed_quality,
+            believed_quality,
             appeal,
             log_price_ratio,
         ),

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from sim.population import Population
     from sim.programs import Programs
 
-FEEDBACK = ("good_reviews", "bad_reviews", "returns", "complaints")
+FEEDBACK = ("good_reviews", "bad_reviews", "returns", "complaints", "delivered")
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,11 @@ class Delivery:
     consumers_left: int = 0
     follows_gained: int = 0
     follows_lost: int = 0
+    guarantee_paid_yuan: float = 0.0
+    guarantee_recovered_yuan: float = 0.0
+    """Recovered from the deposits of merchants whose cheating products were compensated."""
+    true_quality_sum: float = 0.0
+    """Sum of the true quality of the orders delivered (for the mean)."""
 
 
 def deliver(
@@ -106,8 +111,12 @@ def deliver(
         merchants[m].record_returns(int(units[m]), float(lost[m]))
     _shipping_insurance(d["merchant"][returned], merchant_program, programs, merchants, ledger)
 
-    compensated = out.complained
-    platform.compensate(d["price_yuan"][compensated])
+    # The guarantee fund pays for the loss a complaint was about when the buyer kept the
+    # goods; a returned order was refunded already.
+    compensated = out.complained & kept & config.platform.guarantee_fund.enabled
+    paid, recovered = platform.compensate(
+        d["merchant"][compensated], price[compensated], d["violator"][compensated]
+    )
     consumers_left = _consumers_react(config, d, out, compensated, population, follows, rng)
     gained, lost_follows = _creators_react(
         config, d, out, compensated, population, follows, creators, rng
@@ -120,6 +129,7 @@ def deliver(
             "bad_reviews": np.bincount(merchant[out.reviewed & ~good], minlength=nm),
             "returns": np.bincount(merchant[out.returned], minlength=nm),
             "complaints": np.bincount(merchant[out.complained], minlength=nm),
+            "delivered": np.bincount(merchant, minlength=nm),
         },
         delivered=int(price.size),
         returns=int(returned.sum()),
@@ -130,6 +140,9 @@ def deliver(
         consumers_left=consumers_left,
         follows_gained=gained,
         follows_lost=lost_follows,
+        guarantee_paid_yuan=paid,
+        guarantee_recovered_yuan=recovered,
+        true_quality_sum=float(d["true_quality"].astype(np.float64).sum()),
     )
 
 
@@ -198,6 +211,8 @@ def _consumers_react(
     pop.favorite_merchant[consumer[remember]] = merchant[remember]
     forget = ~good & (pop.favorite_merchant[consumer] == merchant)
     pop.favorite_merchant[consumer[forget]] = -1
+    # A disappointed buyer discounts that merchant's claims from now on (the last such).
+    pop.disappointing_merchant[consumer[~good]] = merchant[~good]
 
     leaving = (
         ~good

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from sim.agents.creator import Creator
     from sim.agents.mcn import Mcn
     from sim.agents.merchant import Merchant
+    from sim.agents.platform import Platform
     from sim.build import AgentFactory
     from sim.config import Scenario
     from sim.network import FollowGraph
@@ -51,9 +52,11 @@ class EntryExit:
     creator_exits: int
 
 
-def retire_merchant(merchant: Merchant, status: str, day: int) -> Exits:
-    """A merchant leaves (``bankrupt`` or ``removed``): its own account closes, its service
-    provider lets it go. Returns the exit to count."""
+def retire_merchant(merchant: Merchant, status: str, day: int, platform: Platform) -> Exits:
+    """A merchant leaves (``bankrupt`` or ``removed``): its deposit is returned (forfeited
+    when it was removed), its own account closes, its service provider lets it go. Returns
+    the exit to count."""
+    platform.settle_deposit(merchant, forfeit=status == "removed")
     merchant.leave(status, day)
     if merchant.own_account is not None:
         retire_creator(merchant.own_account, day)
@@ -90,7 +93,7 @@ def entry_and_exit(
     merchant_exits = violator_exits = 0
     for merchant in merchants:
         if merchant.insolvent():
-            exit_ = retire_merchant(merchant, "bankrupt", day)
+            exit_ = retire_merchant(merchant, "bankrupt", day, factory.platform)
             merchant_exits += exit_.merchants
             violator_exits += exit_.violators
     creator_exits = 0

@@ -1,6 +1,9 @@
-"""Phase 3, listing: merchants bring products to market (the platform screens each new
-product and intercepts some), produce to a stock target and pay overheads and service fees;
-programs pick whom they serve. Returns the day's live listings."""
+"""Phase 3, listing: merchants bring products to market. A merchant whose product is due (a
+new merchant, a product at the end of its life, one banned or intercepted whose delay is
+over) launches a new one, choosing whether it cheats (:mod:`sim.honesty`); the platform
+screens the launch's SKUs and intercepts some. Merchants produce to a stock target and pay
+overheads and service fees; programs pick whom they serve. Returns the day's live listings,
+with what consumers believe of each (claims, store scores)."""
 
 from __future__ import annotations
 
@@ -11,14 +14,21 @@ import numpy as np
 
 from sim.catalog import Listings
 from sim.day import GovernanceCounts
+from sim.honesty import Shop, Terms, cheat_probability
 from sim.vocabulary import MERCHANT_KINDS
 
 if TYPE_CHECKING:
     from sim.agents.mcn import ServiceProvider
     from sim.agents.merchant import Merchant
     from sim.agents.platform import Platform
+    from sim.config import Scenario
     from sim.events import DayConditions
     from sim.programs import Programs
+    from sim.rng import Streams
+
+EXPECTED_COMMISSIONED_SHARE = 0.5
+"""Share of its sales a merchant expects to pay creators' commission on, when it weighs a
+product (the rest sells through search, the mall or its own account)."""
 
 
 @dataclass(frozen=True)
@@ -28,7 +38,13 @@ class ListingDay:
     """(M,) int: the recovery plan serving each merchant idx today, or -1 (its terms apply to
     the orders delivered today: payment delay, shipping insurance)."""
     screening: GovernanceCounts
-    """Screenings and interceptions."""
+    """Listings screened and intercepted."""
+    launches: int
+    """Products launched (screened) today."""
+    cheating_launches: int
+    entrant_launches: int
+    """Launches of merchants' first products."""
+    cheating_entrant_launches: int
 
 
 def relative(values: np.ndarray) -> np.ndarray:
@@ -37,32 +53,111 @@ def relative(values: np.ndarray) -> np.ndarray:
     return values / mean if mean > 0 else np.zeros_like(values)
 
 
+def honesty_terms(config: Scenario, platform: Platform, mean_trust: float, k: int) -> Terms:
+    """What every merchant knows today when it weighs cheating: the published rules, the
+    consumers' mean trust and the categories' complaint and return rates."""
+    exp = config.consumers.experience
+    complaint_rate, return_rate = platform.category_rates(k)
+    h = config.merchants.honesty
+    return Terms(
+        rules=platform.rules,
+        mean_trust=mean_trust,
+        category_complaint_rate=complaint_rate,
+        category_return_rate=return_rate,
+        reputation_visible=config.platform.reputation.visible,
+        prior_reviews=config.platform.reputation.prior_reviews,
+        belief_coef=config.consumers.purchase.quality_belief_coef,
+        memory_days=config.platform.governance.complaint_memory_days,
+        fund_enabled=config.platform.guarantee_fund.enabled,
+        compensation_share=config.platform.guarantee_fund.compensation_share,
+        relist_delay_days=config.platform.governance.relist_delay_days,
+        lifetime_days=h.product_lifetime_days,
+        horizon_days=h.reputation_horizon_days,
+        noise=h.choice_noise,
+        experience=(
+            exp.dissatisfied_base_prob,
+            exp.dissatisfied_per_quality_gap,
+            exp.dissatisfied_per_low_quality,
+            exp.return_prob_if_dissatisfied,
+            exp.return_prob_if_satisfied,
+            exp.complaint_prob_if_dissatisfied,
+            exp.review_prob,
+        ),
+    )
+
+
+def chooses_to_cheat(
+    merchant: Merchant,
+    platform: Platform,
+    terms: Terms,
+    forced_share: float | None,
+    day: int,
+    u: float,
+) -> bool:
+    """The merchant's choice for its next product, given a uniform draw ``u``."""
+    if forced_share is not None:
+        return u < forced_share
+    i = np.array([merchant.idx])
+    take = platform.take_rate_for(merchant)
+    shop = Shop(
+        price_yuan=merchant.price_yuan,
+        net_share=1.0 - take - EXPECTED_COMMISSIONED_SHARE * merchant.commission_rate,
+        demand=max(merchant.demand_ema, 1.0),
+        capacity=merchant.capacity,
+        category=merchant.category,
+        record=float(platform.store_record(i)[0]),
+        score=float(platform.store_score(i)[0]),
+        active_strikes=merchant.active_strikes(day, terms.rules.strike_expiry_days),
+        scruple=merchant.scruple,
+    )
+    return u < cheat_probability(merchant.honest, merchant.cheat, shop, terms)
+
+
 def list_products(
     day: int,
+    config: Scenario,
     merchants: list[Merchant],
     n_merchants_ever: int,
     providers: list[ServiceProvider],
     platform: Platform,
     programs: Programs,
     conditions: DayConditions,
-    relist_delay_days: int,
+    terms: Terms,
+    streams: Streams,
 ) -> ListingDay:
     """``merchants`` are those in business (in activation order); ``n_merchants_ever`` sizes
     the per-merchant arrays."""
+    honesty = config.merchants.honesty
+    relist_delay_days = config.platform.governance.relist_delay_days
     shocked = conditions.shocked_regions
     screened = intercepted = false_positives = 0
+    launches = cheating = entrant = cheating_entrant = 0
     for merchant in merchants:
         if merchant.listing.start_day(day):
             merchant.listing.new_product()
-            screened += 1
-            passed = platform.screen_listing(merchant, day)
-            # An intercepted listing misses exactly relist_delay_days days.
-            merchant.listing.screened(passed, retry_day=day + relist_delay_days)
+            rng = streams.generator("product", merchant.idx, merchant.listing.product_id)
+            first = merchant.launches == 0
+            cheats = chooses_to_cheat(
+                merchant, platform, terms, honesty.forced_cheat_share, day, rng.random()
+            )
+            merchant.launch(cheats)
+            launches += 1
+            cheating += int(cheats)
+            entrant += int(first)
+            cheating_entrant += int(first and cheats)
+            skus = honesty.skus_per_product
+            screened += skus if platform.rules.enabled else 0
+            passed = platform.screen_launch(merchant, day, skus)
+            lifetime = int(rng.geometric(1.0 / honesty.product_lifetime_days))
+            # An intercepted launch misses exactly relist_delay_days days.
+            merchant.listing.screened(
+                passed, retry_day=day + relist_delay_days, ends_day=day + lifetime
+            )
             if passed:
                 platform.reset_quality_estimate(merchant.idx)
             else:
-                intercepted += 1
-                false_positives += int(not merchant.violator)
+                intercepted += skus
+                false_positives += skus * int(not cheats)
         merchant.produce(conditions.capacity_multiplier if shocked[merchant.region] else 1.0)
     for provider in providers:
         provider.collect_fees()
@@ -82,14 +177,20 @@ def list_products(
     free = np.array([_commission_free(programs, p) for p in recovery], dtype=bool)
     waived = np.where(free, take_rate, 0.0)
     take_rate = take_rate - waived
+    claimed = np.array([m.claimed_quality for m in live], dtype=np.float32)
+    weight = platform.score_weight(idx)
+    score = platform.store_score(idx)
+    prior = config.consumers.purchase.quality_prior
     listings = Listings(
         merchant=idx,
         category=np.array([m.category for m in live], dtype=np.int64),
         price_yuan=np.array([m.price_yuan for m in live], dtype=np.float64),
-        claimed_quality=np.array([m.claimed_quality for m in live], dtype=np.float32),
+        claimed_quality=claimed,
         true_quality=np.array([m.true_quality for m in live], dtype=np.float32),
         violator=np.array([m.violator for m in live], dtype=bool),
         est_quality=platform.est_quality(idx),
+        quality_if_trusting=weight * score + (1 - weight) * claimed,
+        quality_if_doubting=weight * score + (1 - weight) * prior,
         popularity=relative(platform.popularity[idx]).astype(np.float32),
         # A commission can never exceed what the take rate leaves of the price.
         commission_rate=np.minimum(
@@ -115,7 +216,9 @@ def list_products(
     screening = GovernanceCounts(
         intercepted=intercepted, false_positives=false_positives, screened=screened
     )
-    return ListingDay(listings, merchant_program, screening)
+    return ListingDay(
+        listings, merchant_program, screening, launches, cheating, entrant, cheating_entrant
+    )
 
 
 def _commission_free(programs: Programs, program: int) -> bool:

@@ -126,7 +126,8 @@ def day_tables(
         item_appeal=content.appeal.astype(np.float64),
         item_is_live=content.is_live,
         listing_category=listings.category.astype(np.int64),
-        listing_claimed=listings.claimed_quality.astype(np.float64),
+        listing_quality_trusting=listings.quality_if_trusting.astype(np.float64),
+        listing_quality_doubting=listings.quality_if_doubting.astype(np.float64),
         listing_log_price_ratio=log_price_ratio,
         listing_price_yuan=listings.price_yuan.astype(np.float64),
     )
@@ -163,10 +164,11 @@ def day_rules(config: Scenario, conditions: DayConditions, need_weight: np.ndarr
             live_urgency_logit=p.live_urgency_logit,
             platform_trust_coef=p.platform_trust_coef,
             need_match_logit=p.need_match_logit,
-            claimed_quality_coef=p.claimed_quality_coef,
+            quality_belief_coef=p.quality_belief_coef,
             appeal_coef=p.appeal_coef,
             price_coef=p.price_coef,
         ),
+        disappointment_discount=c.experience.disappointment_discount,
         event_logit=conditions.purchase_logit,
         follow_after_view_prob=c.follow_after_view_prob,
     )
@@ -181,7 +183,22 @@ def favorite_listings(population: Population, listings: Listings) -> np.ndarray:
     )
 
 
-def consumer_chunks(population: Population, follows: FollowGraph, favorite_listing: np.ndarray):
+def disappointing_listings(population: Population, listings: Listings) -> np.ndarray:
+    """(n,) the live listing today of the merchant of each consumer's last disappointing
+    order, or -1."""
+    return np.where(
+        population.disappointing_merchant >= 0,
+        listings.merchant_to_listing[np.maximum(population.disappointing_merchant, 0)],
+        -1,
+    )
+
+
+def consumer_chunks(
+    population: Population,
+    follows: FollowGraph,
+    favorite_listing: np.ndarray,
+    disappointing_listing: np.ndarray,
+):
     """The population in chunks of :data:`CHUNK_CONSUMERS`: views of its arrays, as
     stored (the kernel widens each value to float64 as it reads it)."""
     pop = population
@@ -194,6 +211,7 @@ def consumer_chunks(population: Population, follows: FollowGraph, favorite_listi
             attention=pop.attention[sl],
             need_category=pop.need_category[sl],
             favorite_listing=favorite_listing[sl],
+            disappointing_listing=disappointing_listing[sl],
             interest=pop.interest[sl],
             affinity=pop.affinity[sl],
             log_affinity=pop.log_affinity[sl],
@@ -244,7 +262,9 @@ def match(
     active_consumers = 0
     intents, follow_events = [], []
     patience = config.consumers.need_patience_days
-    chunks = consumer_chunks(pop, follows, favorite_listings(pop, listings))
+    chunks = consumer_chunks(
+        pop, follows, favorite_listings(pop, listings), disappointing_listings(pop, listings)
+    )
     for chunk, out in run_chunks(engine, chunks, tables, rules, key, threads):
         sl = slice(int(chunk.index[0]), int(chunk.index[-1]) + 1)
         arrived = out.new_need >= 0

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from sim.phases.delivery import Delivery
     from sim.phases.entry_exit import EntryExit
     from sim.phases.governance import GovernanceDay
+    from sim.phases.listing import ListingDay
     from sim.phases.matching import Matching
     from sim.phases.purchase import Purchases
     from sim.phases.settlement import Settlement
@@ -54,6 +55,7 @@ def day_counts(
     delivery: Delivery,
     governance: GovernanceDay,
     profit: MerchantProfit,
+    listing: ListingDay,
 ) -> DayCounts:
     return DayCounts(
         active_consumers=matching.active_consumers,
@@ -86,6 +88,17 @@ def day_counts(
         merchant_profit_violator_yuan=profit.violator_yuan,
         merchant_margin_yuan=merchant_margin(purchases, settlement),
         program_traffic_value_yuan=settlement.program_traffic_value_yuan,
+        launches=listing.launches,
+        cheating_launches=listing.cheating_launches,
+        entrant_launches=listing.entrant_launches,
+        cheating_entrant_launches=listing.cheating_entrant_launches,
+        convictions_honest=governance.convictions_honest,
+        convictions_cheating=governance.convictions_cheating,
+        honest_removed=governance.honest_removed,
+        fines_yuan=governance.fines_yuan,
+        fines_on_honest_yuan=governance.fines_on_honest_yuan,
+        guarantee_recovered_yuan=delivery.guarantee_recovered_yuan,
+        true_quality_gmv_yuan=settlement.true_quality_gmv_yuan,
     )
 
 

@@ -38,6 +38,8 @@ class Settlement:
     gmv_by_kind_yuan: np.ndarray
     """(kinds,) GMV per merchant kind."""
     violator_gmv_yuan: float
+    true_quality_gmv_yuan: float
+    """Sum of price x true quality over the orders placed."""
     program_traffic_value_yuan: float
     """The traffic programs gave today, valued at CPM."""
     traffic_fee_yuan: float
@@ -74,6 +76,7 @@ def settle(
     j = orders["listing"]
     by_kind = np.bincount(listings.kind[j], weights=price, minlength=len(MERCHANT_KINDS))
     violator_gmv = float(price[listings.violator[j]].sum())
+    true_quality_gmv = float((price * listings.true_quality[j]).sum())
 
     shocked_regions = conditions.shocked_regions
     consumer = orders["consumer"]
@@ -135,6 +138,7 @@ def settle(
         gmv_yuan=gmv,
         gmv_by_kind_yuan=by_kind,
         violator_gmv_yuan=violator_gmv,
+        true_quality_gmv_yuan=true_quality_gmv,
         program_traffic_value_yuan=program_traffic_value,
         traffic_fee_yuan=traffic_fee,
         follows_gained=_follow_after_viewing(

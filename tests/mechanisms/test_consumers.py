@@ -122,8 +122,8 @@ def test_live_urgency_raises_live_gmv():
 def test_violators_buyers_return_more_complain_more_and_trust_the_platform_less():
     """With most merchants violating, a larger share of delivered orders is returned and
     complained about, and consumers end up trusting the platform less."""
-    honest = run(WITH_DELIVERIES, "merchants.violator_share=0")
-    violating = run(WITH_DELIVERIES, "merchants.violator_share=0.8")
+    honest = run(WITH_DELIVERIES, "merchants.honesty.forced_cheat_share=0")
+    violating = run(WITH_DELIVERIES, "merchants.honesty.forced_cheat_share=0.8")
 
     def per_delivery(r, metric):
         return r.total(metric) / r.total("delivered")

@@ -38,7 +38,10 @@ def test_training_raises_creator_skill():
         assert c.skill > untrained.model.creators[c.idx].skill
 
 
-BROKERING = ("merchants.violator_share=0.3", "platform.governance.screening_detection_prob=0")
+BROKERING = (
+    "merchants.honesty.forced_cheat_share=0.3",
+    "platform.governance.screening_detection_prob=0",
+)
 """Many violators, all of them live."""
 
 

@@ -100,7 +100,7 @@ def test_bought_traffic_costs_fees_and_brings_the_buyer_more_impressions():
 def test_violators_have_low_true_quality_and_claim_high_quality():
     """Violators' true quality is below honest merchants' while they claim more, so the gap
     between claim and truth is wider for every violator than for any honest merchant."""
-    model = market("merchants.violator_share=0.5")
+    model = market("merchants.honesty.forced_cheat_share=0.5", days=1)
     violators = [m for m in model.merchants if m.violator]
     honest = [m for m in model.merchants if not m.violator]
     assert violators and honest
@@ -170,14 +170,15 @@ def test_traffic_budget_grows_when_paid_sales_earn_more_than_they_cost():
 
 def test_merchants_go_bankrupt_when_overheads_exhaust_their_cash():
     """With overheads of 3000 yuan a day, merchants run out of cash and exit as bankrupt; each
-    of them is below the credit limit."""
+    of them was below the credit limit when it left (its deposit came back to it then)."""
     base = run("steps=6")
     costly = run("steps=6", *every_kind("fixed_cost_yuan_per_day", 3000))
     bankrupt = [m for m in costly.model.merchants if m.status == "bankrupt"]
     assert costly.total("merchant_exits") > base.total("merchant_exits")
     assert len(bankrupt) > 0
     limit = costly.model.config.merchants.credit_limit_yuan
-    assert all(m.cash_yuan < -limit for m in bankrupt)
+    deposit = costly.model.config.platform.guarantee_fund.deposit_yuan
+    assert all(m.cash_yuan - deposit < -limit for m in bankrupt)
     assert all(not m.active for m in bankrupt)
 
 
@@ -197,13 +198,46 @@ def test_new_merchants_enter_while_the_market_pays():
     assert len(entrants(open_)) == open_.total("merchant_entries")
 
 
-def test_entrant_violator_share_sets_how_many_entrants_violate():
-    """With an entrant violator share of 1 every entrant is a violator; with 0, none is."""
-    all_violate = run(*ENTRY, "merchants.entrant_violator_share=1")
-    none_violate = run(*ENTRY, "merchants.entrant_violator_share=0")
-    assert entrants(all_violate) and entrants(none_violate)
-    assert all(m.violator for m in entrants(all_violate))
-    assert not any(m.violator for m in entrants(none_violate))
+def test_a_forced_cheating_share_of_1_or_0_makes_every_or_no_launch_cheat():
+    """The experimenter's switch: with forced_cheat_share 1 every product launched cheats
+    (entrants' first products included); with 0, none does."""
+    all_cheat = run(*ENTRY, "merchants.honesty.forced_cheat_share=1")
+    none_cheat = run(*ENTRY, "merchants.honesty.forced_cheat_share=0")
+    launched = [m for m in entrants(all_cheat) if m.launches]
+    assert launched and entrants(none_cheat)
+    assert all(m.cheating_launches == m.launches for m in launched)
+    assert not any(m.cheating_launches for m in none_cheat.model.merchants)
+
+
+NO_INSTITUTIONS = (
+    "steps=20",
+    "platform.governance.enabled=false",
+    "platform.reputation.visible=false",
+    "platform.guarantee_fund.enabled=false",
+)
+
+
+def cheating_share(r) -> float:
+    """Share of every product launched in the run that cheated."""
+    merchants = r.model.merchants
+    return sum(m.cheating_launches for m in merchants) / max(sum(m.launches for m in merchants), 1)
+
+
+def test_merchants_without_scruples_cheat_more_when_nothing_stops_them():
+    """Cheating is a choice: with no institutions, merchants who feel no scruples cheat with
+    more of their products than merchants whose scruples cost them the whole price."""
+    shameless = run(*NO_INSTITUTIONS, "merchants.honesty.scruple_median=0")
+    scrupulous = run(*NO_INSTITUTIONS, "merchants.honesty.scruple_median=1")
+    assert cheating_share(shameless) > 0.3
+    assert cheating_share(scrupulous) < 0.05
+
+
+def test_visible_store_scores_and_governance_deter_cheating():
+    """With governance, store scores and the guarantee fund, merchants cheat with fewer of
+    their products than with none of them: the institutions deter, not only catch."""
+    bare = run(*NO_INSTITUTIONS, "merchants.honesty.scruple_median=0.02")
+    governed = run("steps=20", "merchants.honesty.scruple_median=0.02")
+    assert cheating_share(governed) < cheating_share(bare)
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from sim.agents.platform import PRIOR_QUALITY
 from sim.vocabulary import LISTING_DELISTED
 
 INTEREST_ONLY = "platform.recommender={kind: interest_only, temperature: 1.0}"
-VIOLATORS = "merchants.violator_share=0.3"
+VIOLATORS = "merchants.honesty.forced_cheat_share=0.3"
 NO_DELISTING = "platform.governance.delist_quality_threshold=0"
 NO_PAID_RANKING = "platform.recommender.paid_weight=0"
 
@@ -178,7 +178,7 @@ def test_stricter_governance_intercepts_more_and_leaves_violators_less_gmv():
     assert violator_gmv_share(strict) < violator_gmv_share(lax)
 
 
-GUARANTEE = ("steps=10", "merchants.violator_share=0.5")
+GUARANTEE = ("steps=10", "merchants.honesty.forced_cheat_share=0.5")
 
 
 def test_guarantee_fund_compensates_complainers():

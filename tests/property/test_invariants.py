@@ -100,7 +100,7 @@ def impressions(draw):
         live_urgency_logit=draw(st.floats(-10, 10)),
         platform_trust_coef=draw(st.floats(-10, 10)),
         need_match_logit=draw(st.floats(-10, 10)),
-        claimed_quality_coef=draw(st.floats(-10, 10)),
+        quality_belief_coef=draw(st.floats(-10, 10)),
         appeal_coef=draw(st.floats(-10, 10)),
         price_coef=draw(st.floats(-10, 10)),
     )
@@ -111,7 +111,7 @@ def impressions(draw):
         "creator_trust": column(),
         "platform_trust": column(),
         "need_match": column(),
-        "claimed_quality": column(),
+        "believed_quality": column(),
         "appeal": column(),
         "log_price_ratio": column(),
         "price_sensitivity": column(),
@@ -154,22 +154,25 @@ def tiny_rules() -> GovernanceRules:
 
 @KERNEL_SETTINGS
 @given(
-    complaints=hnp.arrays(
+    excess=hnp.arrays(
         np.float64,
         st.integers(0, 40),
         elements=st.floats(allow_nan=False, allow_infinity=False),
     ),
     base=probabilities,
-    per_complaint=probabilities,
+    per_se=probabilities,
+    threshold=st.floats(0, 100),
 )
-def test_investigation_chance_is_a_probability(complaints, base, per_complaint):
-    """Any finite complaint counts and any rule probabilities give a chance in [0, 1]."""
+def test_investigation_chance_is_a_probability(excess, base, per_se, threshold):
+    """Any finite excess rates and any rule probabilities give a chance in [0, 1]."""
     rules = replace(
         tiny_rules(),
         investigation_base_prob_per_day=base,
-        investigation_prob_per_complaint=per_complaint,
+        investigation_prob_per_excess_se=per_se,
+        excess_threshold_se=threshold,
     )
-    p = investigation_chance(complaints, rules)
+    with np.errstate(over="ignore"):
+        p = investigation_chance(excess, rules)
     assert np.all((p >= 0) & (p <= 1))
 
 

@@ -33,6 +33,12 @@ RATIO_DENOMINATOR = {
     "repurchase_rate": "buyers",
     "violator_merchant_share": "merchants_active",
     "violator_gmv_share": "gmv_yuan",
+    "cheating_listing_share": "live_listings",
+    "cheating_launch_share": "launches",
+    "cheating_entrant_share": "first_launches",
+    "gmv_weighted_true_quality": "gmv_yuan",
+    "mean_quality_belief": "impressions",
+    "honest_removed_share": "honest_merchants_active",
 }
 """Metrics documented as NaN on a day whose denominator (another metric) is zero."""
 

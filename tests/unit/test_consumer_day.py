@@ -70,7 +70,8 @@ def make_tables(**changes) -> Tables:
         item_appeal=np.full(ITEM_LISTING.size, 0.5),
         item_is_live=ITEM_LIVE,
         listing_category=LISTING_CATEGORY,
-        listing_claimed=np.full(LISTING_CATEGORY.size, 0.5),
+        listing_quality_trusting=np.full(LISTING_CATEGORY.size, 0.5),
+        listing_quality_doubting=np.full(LISTING_CATEGORY.size, 0.5),
         listing_log_price_ratio=np.zeros(LISTING_CATEGORY.size),
         listing_price_yuan=np.full(LISTING_CATEGORY.size, 10.0),
     )
@@ -101,6 +102,7 @@ def make_rules(**changes) -> Rules:
         coefficients=PurchaseCoefficients(
             np.full(5, NEVER), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
         ),
+        disappointment_discount=0.0,
         event_logit=0.0,
         follow_after_view_prob=0.0,
     )
@@ -126,6 +128,7 @@ def make_chunk(b: int = 200, **changes) -> Chunk:
         attention=np.full(b, 10.0),
         need_category=np.full(b, -1, dtype=np.int64),
         favorite_listing=np.full(b, -1, dtype=np.int64),
+        disappointing_listing=np.full(b, -1, dtype=np.int64),
         interest=interest,
         affinity=interest.copy(),
         log_affinity=np.zeros((b, K)),
@@ -141,6 +144,7 @@ def make_chunk(b: int = 200, **changes) -> Chunk:
         chunk,
         need_category=chunk.need_category.astype(np.int64),
         favorite_listing=chunk.favorite_listing.astype(np.int64),
+        disappointing_listing=chunk.disappointing_listing.astype(np.int64),
     )
 
 
@@ -625,7 +629,8 @@ def small_days(draw):
         item_appeal=rng.random(n_items),
         item_is_live=is_live,
         listing_category=listing_category.astype(np.int64),
-        listing_claimed=rng.random(n_listings),
+        listing_quality_trusting=rng.random(n_listings),
+        listing_quality_doubting=rng.random(n_listings),
         listing_log_price_ratio=rng.normal(0, 0.5, n_listings),
         listing_price_yuan=np.round(rng.uniform(0.01, 80, n_listings), 2),
     )
@@ -644,6 +649,9 @@ def small_days(draw):
         favorite_listing=np.where(rng.random(b) < 0.4, rng.integers(0, n_listings, b), -1).astype(
             np.int64
         ),
+        disappointing_listing=np.where(
+            rng.random(b) < 0.3, rng.integers(0, n_listings, b), -1
+        ).astype(np.int64),
         interest=interest,
         affinity=(interest ** rng.uniform(0.5, 2)).astype(np.float32),
         log_affinity=np.log(k * interest),
@@ -666,6 +674,7 @@ def small_days(draw):
         mall_browse_prob=float(rng.random()),
         loyalty_prob=float(rng.random()),
         coefficients=PurchaseCoefficients(rng.uniform(-20, 5, 5), *coef[:8]),
+        disappointment_discount=float(rng.random()),
         event_logit=float(rng.normal(0, 2)),
         follow_after_view_prob=float(rng.random()),
     )
@@ -689,7 +698,7 @@ def test_numpy_and_numba_engines_return_identical_outcomes(inputs):
 def varied_day(n: int = 300):
     """A day on which every term of the purchase logit varies: uneven interest, open needs in
     every category, followed creators with some trust, a live room, and listings that differ
-    in claimed quality, appeal and price."""
+    in believed quality, appeal and price."""
     rng = np.random.default_rng(8)
     interest = rng.dirichlet(np.ones(K), n)
     follow = following(n, [0, 2])
@@ -707,7 +716,8 @@ def varied_day(n: int = 300):
     )
     tables = make_tables(
         item_appeal=rng.random(ITEM_LISTING.size),
-        listing_claimed=rng.random(LISTING_CATEGORY.size),
+        listing_quality_trusting=rng.random(LISTING_CATEGORY.size),
+        listing_quality_doubting=rng.random(LISTING_CATEGORY.size),
         listing_log_price_ratio=rng.normal(0, 0.5, LISTING_CATEGORY.size),
     )
     return chunk, tables

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 from conftest import tiny_config
@@ -11,8 +9,10 @@ from conftest import tiny_config
 from sim.governance import (
     GovernanceRules,
     conviction_chance,
+    excess_rate_se,
     investigation_chance,
     screening_intercepts,
+    sentence,
 )
 from sim.model import MarketModel
 from sim.vocabulary import LISTING_PREPARING
@@ -37,26 +37,30 @@ def test_lax_rules_follow_the_documented_formulas(lax):
     """Strictness 0 with every rule left null gives each formula's intercept."""
     assert lax.screening_detection_prob == pytest.approx(0.1)
     assert lax.screening_false_alarm_prob == pytest.approx(0.002)
-    assert lax.investigation_base_prob_per_day == pytest.approx(0.002)
-    assert lax.investigation_prob_per_complaint == pytest.approx(0.02)
+    assert lax.investigation_base_prob_per_day == pytest.approx(0.0005)
+    assert lax.investigation_prob_per_excess_se == pytest.approx(0.01)
+    assert lax.excess_threshold_se == pytest.approx(3.0)
     assert lax.conviction_prob == pytest.approx(0.5)
     assert lax.false_conviction_prob == pytest.approx(0.01)
-    assert lax.delist_quality_threshold == pytest.approx(0.15)
-    assert lax.removal_strikes == 3
-    assert lax.fine_yuan == pytest.approx(1000.0)
+    assert lax.delist_quality_threshold == pytest.approx(0.1)
+    assert (lax.fine_strikes, lax.suspension_strikes, lax.removal_strikes) == (2, 3, 6)
+    assert lax.fine_min_yuan == pytest.approx(500.0)
+    assert lax.fine_share_of_sales == pytest.approx(0.1)
 
 
 def test_strict_rules_follow_the_documented_formulas(strict):
     """Strictness 1 with every rule left null gives intercept + slope of each formula."""
     assert strict.screening_detection_prob == pytest.approx(0.95)
     assert strict.screening_false_alarm_prob == pytest.approx(0.022)
-    assert strict.investigation_base_prob_per_day == pytest.approx(0.022)
-    assert strict.investigation_prob_per_complaint == pytest.approx(0.22)
+    assert strict.investigation_base_prob_per_day == pytest.approx(0.0025)
+    assert strict.investigation_prob_per_excess_se == pytest.approx(0.06)
+    assert strict.excess_threshold_se == pytest.approx(1.5)
     assert strict.conviction_prob == pytest.approx(0.95)
     assert strict.false_conviction_prob == pytest.approx(0.06)
     assert strict.delist_quality_threshold == pytest.approx(0.45)
-    assert strict.removal_strikes == 1
-    assert strict.fine_yuan == pytest.approx(5000.0)
+    assert (strict.fine_strikes, strict.suspension_strikes, strict.removal_strikes) == (1, 2, 4)
+    assert strict.fine_min_yuan == pytest.approx(2500.0)
+    assert strict.fine_share_of_sales == pytest.approx(0.5)
 
 
 def test_screening_cost_scales_with_strictness(lax, strict):
@@ -71,24 +75,27 @@ def test_stricter_platform_is_stricter_on_every_rule(lax, strict):
     for name in (
         "screening_detection_prob",
         "investigation_base_prob_per_day",
-        "investigation_prob_per_complaint",
+        "investigation_prob_per_excess_se",
         "conviction_prob",
         "delist_quality_threshold",
-        "fine_yuan",
+        "fine_min_yuan",
+        "fine_share_of_sales",
     ):
         assert getattr(strict, name) > getattr(lax, name), name
-    assert strict.removal_strikes < lax.removal_strikes
+    assert strict.excess_threshold_se < lax.excess_threshold_se
+    for rung in ("fine_strikes", "suspension_strikes", "removal_strikes"):
+        assert getattr(strict, rung) < getattr(lax, rung), rung
 
 
 def test_explicit_rules_override_strictness():
     """A rule set in the scenario is used as given, whatever the strictness."""
     rules = rules_at(
         1,
-        "platform.governance.fine_yuan=123",
+        "platform.governance.fine_min_yuan=123",
         "platform.governance.removal_strikes=7",
         "platform.governance.conviction_prob=0.3",
     )
-    assert rules.fine_yuan == 123
+    assert rules.fine_min_yuan == 123
     assert rules.removal_strikes == 7
     assert rules.conviction_prob == pytest.approx(0.3)
     assert rules.screening_detection_prob == pytest.approx(0.95)
@@ -105,27 +112,46 @@ def test_screening_intercepts_below_the_chance(lax):
     assert not screening_intercepts(False, lax, (f + d) / 2)
 
 
-def test_investigation_without_complaints_is_the_base_rate(strict):
-    """With no complaints the chance is the base rate; negative counts count as none."""
-    p = investigation_chance(np.array([0.0, -3.0]), strict)
-    np.testing.assert_allclose(p, [strict.investigation_base_prob_per_day] * 2)
+def test_investigation_without_excess_is_the_spot_check_rate(strict):
+    """Rates at or below the category's, or within the threshold, give the base rate."""
+    p = investigation_chance(np.array([-5.0, 0.0, strict.excess_threshold_se]), strict)
+    np.testing.assert_allclose(p, [strict.investigation_base_prob_per_day] * 3)
 
 
-def test_investigation_triggers_combine_independently():
-    """One complaint: 1 - (1 - base)(1 - per complaint); two: with the square."""
-    rules = replace(
-        rules_at(0.5), investigation_base_prob_per_day=0.1, investigation_prob_per_complaint=0.5
-    )
-    p = investigation_chance(np.array([1.0, 2.0]), rules)
-    np.testing.assert_allclose(p, [1 - 0.9 * 0.5, 1 - 0.9 * 0.25])
-
-
-def test_investigation_chance_rises_with_complaints(lax):
-    """More recent complaints, higher chance of investigation; never above 1."""
-    p = investigation_chance(np.array([0.0, 0.5, 1.0, 5.0, 50.0, 1e6]), lax)
+def test_investigation_chance_rises_with_the_excess_rate_and_is_capped(lax):
+    p = investigation_chance(np.array([0.0, 4.0, 10.0, 50.0, 1e9]), lax)
     assert np.all(np.diff(p) >= 0)
-    assert p[3] > p[0]
-    assert p[-1] <= 1.0
+    assert p[2] > p[1] > p[0]
+    assert p[-1] == 1.0
+
+
+def test_a_large_merchant_with_the_category_rate_is_not_flagged_for_its_size():
+    """Complaints in proportion to sales: the same excess (none) at 10 or 10,000 deliveries;
+    a small excess rate is flagged more surely the more deliveries back it."""
+    norm = np.full(2, 0.05)
+    n = np.array([10.0, 10_000.0])
+    np.testing.assert_allclose(excess_rate_se(0.05 * n, n, norm), [0.0, 0.0], atol=1e-9)
+    excess = excess_rate_se(0.08 * n, n, norm)
+    assert excess[1] > 10 * excess[0] > 0
+
+
+def test_no_deliveries_means_no_excess():
+    assert excess_rate_se(np.zeros(1), np.zeros(1), np.full(1, 0.05))[0] == 0.0
+
+
+def test_the_ladder_warns_then_fines_then_suspends_then_removes(lax):
+    """Rungs by active strikes: a warning below the fine rung; a fine scaled to sales and
+    severity (at least the minimum); a suspension; a removal."""
+    first = sentence(1, 0.7, 100_000.0, lax)
+    assert first.warning and first.fine_yuan == 0 and not first.suspend and not first.remove
+    second = sentence(lax.fine_strikes, 0.7, 100_000.0, lax)
+    assert not second.warning
+    assert second.fine_yuan == pytest.approx(lax.fine_share_of_sales * 100_000.0 * 0.7)
+    small = sentence(lax.fine_strikes, 0.7, 10.0, lax)
+    assert small.fine_yuan == pytest.approx(lax.fine_min_yuan)
+    assert sentence(lax.suspension_strikes, 0.7, 1.0, lax).suspend
+    last = sentence(lax.removal_strikes, 0.7, 1.0, lax)
+    assert last.remove and last.suspend and last.fine_yuan > 0
 
 
 def test_conviction_depends_on_guilt(strict):
@@ -151,19 +177,21 @@ def test_perfect_screening_keeps_every_violator_off_the_market():
         f"{GOV}screening_detection_prob=1",
         f"{GOV}screening_false_alarm_prob=0",
         f"{GOV}false_conviction_prob=0",
-        "merchants.violator_share=0.5",
+        "merchants.honesty.forced_cheat_share=0.5",
     )
     violators = [m for m in model.merchants if m.violator]
     honest = [m for m in model.merchants if not m.violator]
     assert violators and honest
     assert all(m.listing.state == LISTING_PREPARING for m in violators)
     assert all(m.listing.live for m in honest)
-    assert model.last_day.governance.intercepted == len(violators)
+    skus = model.config.merchants.honesty.skus_per_product
+    assert model.last_day.governance.intercepted == skus * len(violators)
     assert model.last_day.governance.false_positives == 0
 
 
 def test_certain_conviction_removes_every_violator_and_fines_it():
-    """Investigated daily, always convicted, one strike: each violator is fined and removed."""
+    """Investigated daily, always convicted, never overturned, one strike: each cheating
+    merchant is fined and removed, and no honest one is touched."""
     fine = 777.0
     model = step_once(
         f"{GOV}screening_detection_prob=0",
@@ -171,9 +199,12 @@ def test_certain_conviction_removes_every_violator_and_fines_it():
         f"{GOV}investigation_base_prob_per_day=1",
         f"{GOV}conviction_prob=1",
         f"{GOV}false_conviction_prob=0",
+        f"{GOV}appeal_success_if_guilty=0",
+        f"{GOV}fine_strikes=1",
         f"{GOV}removal_strikes=1",
-        f"{GOV}fine_yuan={fine}",
-        "merchants.violator_share=0.5",
+        f"{GOV}fine_min_yuan={fine}",
+        f"{GOV}fine_share_of_sales=0",
+        "merchants.honesty.forced_cheat_share=0.5",
     )
     violators = [m for m in model.merchants if m.violator]
     assert violators

@@ -24,12 +24,12 @@ def total(ledger: Ledger) -> float:
 
 
 def test_fixed_accounts_come_first():
-    """A new ledger has the four fixed accounts, all at zero; new accounts are numbered after."""
+    """A new ledger has the five fixed accounts, all at zero; new accounts are numbered after."""
     ledger = Ledger()
-    assert ledger.n_accounts == len(FIXED_ACCOUNTS) == 4
-    assert ledger.open_account("merchant:0") == 4
-    assert ledger.open_account("creator:0") == 5
-    assert all(ledger.balance(a) == 0.0 for a in range(6))
+    assert ledger.n_accounts == len(FIXED_ACCOUNTS) == 5
+    assert ledger.open_account("merchant:0") == 5
+    assert ledger.open_account("creator:0") == 6
+    assert all(ledger.balance(a) == 0.0 for a in range(7))
 
 
 def test_transfer_moves_money_and_records_the_flow():

@@ -37,7 +37,7 @@ COEF = PurchaseCoefficients(
     live_urgency_logit=0.6,
     platform_trust_coef=2.0,
     need_match_logit=2.0,
-    claimed_quality_coef=1.5,
+    quality_belief_coef=1.5,
     appeal_coef=1.5,
     price_coef=1.2,
 )
@@ -47,7 +47,7 @@ NEUTRAL = {
     "creator_trust": 0.0,
     "platform_trust": 0.5,
     "need_match": 0.0,
-    "claimed_quality": 0.5,
+    "believed_quality": 0.5,
     "appeal": 0.5,
     "log_price_ratio": 0.0,
     "price_sensitivity": 1.0,
@@ -90,12 +90,12 @@ def test_zero_logit_is_even_odds():
         ("creator_trust", [0.0, 0.25, 0.5, 0.75, 1.0]),
         ("platform_trust", [0.0, 0.25, 0.5, 0.75, 1.0]),
         ("need_match", [0.0, 1.0]),
-        ("claimed_quality", [0.0, 0.5, 1.0]),
+        ("believed_quality", [0.0, 0.5, 1.0]),
         ("appeal", [0.0, 0.5, 1.0]),
     ],
 )
 def test_probability_rises_with_each_attraction(feature, values):
-    """More interest, trust, need match, claimed quality or appeal: a higher chance."""
+    """More interest, trust, need match, believed quality or appeal: a higher chance."""
     p = prob(values, feature)
     assert np.all(np.diff(p) > 0)
 
@@ -115,7 +115,7 @@ def test_price_sensitive_consumers_react_more_to_price():
         creator_trust=np.zeros(2),
         platform_trust=np.full(2, 0.5),
         need_match=np.zeros(2),
-        claimed_quality=np.full(2, 0.5),
+        believed_quality=np.full(2, 0.5),
         appeal=np.full(2, 0.5),
         log_price_ratio=np.full(2, np.log(2.0)),
         price_sensitivity=np.array([0.5, 2.0]),
@@ -146,7 +146,7 @@ def test_probability_matches_the_documented_logit():
         creator_trust=np.array([0.8]),
         platform_trust=np.array([0.9]),
         need_match=np.array([1.0]),
-        claimed_quality=np.array([0.7]),
+        believed_quality=np.array([0.7]),
         appeal=np.array([0.2]),
         log_price_ratio=np.array([0.3]),
         price_sensitivity=np.array([1.5]),
@@ -206,7 +206,7 @@ def test_purchase_probability_is_the_logistic_of_the_shared_logit():
         "live_room": rng.random(m) < 0.5,
         "platform_trust": rng.random(m),
         "need_match": rng.random(m) < 0.5,
-        "claimed_quality": rng.random(m),
+        "believed_quality": rng.random(m),
         "appeal": rng.random(m),
         "log_price_ratio": rng.normal(size=m),
     }

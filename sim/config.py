@@ -14,6 +14,7 @@ Units, everywhere in the simulator:
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
@@ -49,9 +50,12 @@ SCHEMA_VERSION = 1
 
 
 class Strict(BaseModel):
-    """Base for every section: unknown keys are errors and values cannot be changed."""
+    """Base for every section: unknown keys are errors, values cannot be changed, and types are
+    strict: a boolean must be written ``true``/``false`` (not ``1`` or ``"no"``), a count must
+    be an integer (not ``true`` or ``2.0``), a number cannot be a boolean and a text must be
+    text. An integer is still accepted where a number is expected (``take_rate: 0``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 def _f(description: str, **bounds) -> object:
@@ -866,10 +870,34 @@ class OutputConfig(Strict):
 # --------------------------------------------------------------------------------------------
 
 
+NAME_MAX_BYTES = 64
+"""Longest scenario name in UTF-8 bytes: with the ``-seed<n>-<time>`` suffix a folder name
+stays well under the 255 bytes filesystems allow."""
+_NAME = re.compile(r"[^\W][\w.-]*")
+
+
+def _folder_safe_name(name: str) -> str:
+    """A scenario name names result folders: it must be a single printable path component."""
+    if not _NAME.fullmatch(name):
+        raise ValueError(
+            f"a scenario name may hold letters, digits, '_', '-' and '.', and must start with a "
+            f"letter or digit (it names result folders); got {name!r}"
+        )
+    size = len(name.encode("utf-8"))
+    if size > NAME_MAX_BYTES:
+        raise ValueError(f"a scenario name is at most {NAME_MAX_BYTES} bytes (this one is {size})")
+    return name
+
+
+ScenarioName = Annotated[str, AfterValidator(_folder_safe_name)]
+
+
 class Scenario(Strict):
     schema_version: Literal[1] = _f("Version of this file format; must be 1.")
-    name: str = _f(
-        "Short name of the scenario, used in result folder names.", min_length=1, max_length=80
+    name: ScenarioName = _f(
+        "Short name of the scenario, used in result folder names: letters, digits, '_', '-' "
+        "and '.', not starting with '.' or '-', at most 64 bytes in UTF-8.",
+        min_length=1,
     )
     description: str = _f("What the scenario is for.")
     seed: int = _f("Root random seed; one seed determines a run exactly.", ge=0, le=2**63 - 1)

@@ -48,6 +48,13 @@ INDEPENDENT_CREATOR_KINDS: tuple[str, ...] = (
 
 SCHEMA_VERSION = 1
 
+MAX_ENTRY_SHARE_PER_DAY = 0.05
+"""Highest entry share a scenario may set for merchants and creators. Entries per day are at
+most ``ENTRY_RATIO_CAP`` times the share of the incumbents, so the agents of a kind grow by at
+most ``1 + 3 x 0.05`` = 15% a day; :mod:`sim.resources` counts on that bound."""
+ENTRY_RATIO_CAP = 3.0
+"""The cap on the earnings ratio / 2 that scales entries (see ``MarketModel._entries``)."""
+
 
 class Strict(BaseModel):
     """Base for every section: unknown keys are errors, values cannot be changed, and types are
@@ -380,9 +387,11 @@ class MerchantsConfig(Strict):
     )
     entry_share_per_day: float = _f(
         "Expected merchant entries per day, as a share of the merchants in business, when "
-        "merchants' gross margin is twice their overheads (scaled by that ratio / 2, up to 3x).",
+        "merchants' gross margin is twice their overheads (scaled by that ratio / 2, up to 3x). "
+        "At most 0.05, so merchants grow by at most 15% a day (the memory estimate assumes "
+        "that worst case).",
         ge=0,
-        le=1,
+        le=MAX_ENTRY_SHARE_PER_DAY,
     )
     learning: MerchantLearningConfig
 
@@ -468,9 +477,10 @@ class CreatorsConfig(Strict):
     entry_share_per_day: float = _f(
         "Expected new independent creators per day, as a share of the active ones, when "
         "creators earn twice their reservation wage on average (scaled by that ratio / 2, up to "
-        "3x).",
+        "3x). At most 0.05, so creators grow by at most 15% a day (the memory estimate "
+        "assumes that worst case).",
         ge=0,
-        le=1,
+        le=MAX_ENTRY_SHARE_PER_DAY,
     )
 
     @model_validator(mode="after")

@@ -48,10 +48,10 @@ INDEPENDENT_CREATOR_KINDS: tuple[str, ...] = (
 
 SCHEMA_VERSION = 1
 
-MAX_ENTRY_SHARE_PER_DAY = 0.05
+MAX_ENTRY_SHARE_PER_DAY = 0.25
 """Highest entry share a scenario may set for merchants and creators. Entries per day are at
 most ``ENTRY_RATIO_CAP`` times the share of the incumbents, so the agents of a kind grow by at
-most ``1 + 3 x 0.05`` = 15% a day; :mod:`sim.resources` counts on that bound."""
+most ``1 + 3 x 0.25`` = 1.75 times a day; :mod:`sim.resources` counts on that bound."""
 ENTRY_RATIO_CAP = 3.0
 """The cap on the earnings ratio / 2 that scales entries (see ``MarketModel._entries``)."""
 
@@ -388,7 +388,7 @@ class MerchantsConfig(Strict):
     entry_share_per_day: float = _f(
         "Expected merchant entries per day, as a share of the merchants in business, when "
         "merchants' gross margin is twice their overheads (scaled by that ratio / 2, up to 3x). "
-        "At most 0.05, so merchants grow by at most 15% a day (the memory estimate assumes "
+        "At most 0.25, so merchants grow at most 1.75-fold a day (the memory estimate assumes "
         "that worst case).",
         ge=0,
         le=MAX_ENTRY_SHARE_PER_DAY,
@@ -477,7 +477,7 @@ class CreatorsConfig(Strict):
     entry_share_per_day: float = _f(
         "Expected new independent creators per day, as a share of the active ones, when "
         "creators earn twice their reservation wage on average (scaled by that ratio / 2, up to "
-        "3x). At most 0.05, so creators grow by at most 15% a day (the memory estimate "
+        "3x). At most 0.25, so creators grow at most 1.75-fold a day (the memory estimate "
         "assumes that worst case).",
         ge=0,
         le=MAX_ENTRY_SHARE_PER_DAY,

@@ -2,13 +2,21 @@
 
 Exit codes: 0 success; 1 a failure while running (one line on stderr); 2 bad input (an invalid
 scenario lists every problem by key path and file line); 130 interrupted (Ctrl-C or SIGTERM).
+The code describes what is on disk: once a results folder is complete, a Ctrl-C or a closed
+stdout no longer turns success into failure (the folder is still printed, when stdout is
+open, as the last line).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import sys
-from contextlib import contextmanager
+import time
+from collections.abc import Callable
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +31,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from sim.io import OutputError, Reservation, check_writable
 from sim.resources import ResourceError, check_fits
 from sim.results import ResultsError
 from sim.scenario import ScenarioError, load_scenario
@@ -48,6 +57,14 @@ NoPlotOpt = Annotated[bool, typer.Option("--no-plot", help="Skip the default fig
 StepsOpt = Annotated[int | None, typer.Option(help="Days to simulate.")]
 ConsumersOpt = Annotated[int | None, typer.Option(help="Number of consumers.")]
 OutOpt = Annotated[Path, typer.Option(help="Folder for results.")]
+AllowOutsideOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-outside",
+        help="Let `extends` read base files outside the scenario's folder and the shipped "
+        "scenarios.",
+    ),
+]
 SetOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -58,26 +75,95 @@ SetOpt = Annotated[
 ]
 
 
-@contextmanager
-def handled():
-    """Turn failures into the documented exit codes and one clear message, no traceback."""
+@dataclass
+class Outcome:
+    """What a command has put on disk so far, so that an interruption, a closed stdout or a
+    late failure is reported as what is there."""
+
+    reservation: Reservation | None = None
+    """The results folder being built, once reserved."""
+    interrupted: Callable[[], str] | None = None
+    """The message for an interruption before the folder is complete."""
+
+    def reserved(self, reservation: Reservation) -> None:
+        self.reservation = reservation
+
+    @property
+    def complete(self) -> Path | None:
+        r = self.reservation
+        return r.final if r is not None and r.complete else None
+
+
+def _status_code(folder: Path) -> int:
+    """The exit code a complete folder stands for: 1 if any of its runs failed."""
     try:
-        yield
+        info = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return EXIT_FAILURE
+    return 0 if isinstance(info, dict) and info.get("status") == "complete" else EXIT_FAILURE
+
+
+def _stdout_closed() -> None:
+    """Point stdout at /dev/null so that the interpreter's last flush does not fail again."""
+    with suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+@contextmanager
+def handled(outcome: Outcome | None = None):
+    """Turn failures into the documented exit codes and one clear message, no traceback."""
+    outcome = outcome if outcome is not None else Outcome()
+    try:
+        yield outcome
     except ScenarioError as exc:
         err.print(exc.render(), markup=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    except (BadInput, ResultsError, ResourceError) as exc:
+    except (BadInput, ResultsError, ResourceError, OutputError) as exc:
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except KeyboardInterrupt:
-        err.print("interrupted: no results were written", markup=False)
+        done = outcome.complete
+        if done is not None:
+            err.print(f"interrupted after the results were complete: {done}", markup=False)
+            with suppress(OSError):
+                typer.echo(str(done))
+            raise typer.Exit(_status_code(done)) from None
+        message = outcome.interrupted() if outcome.interrupted else None
+        err.print(message or "interrupted: no results were written", markup=False)
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except BrokenPipeError:
+        _stdout_closed()
+        done = outcome.complete
+        if done is not None:
+            raise typer.Exit(_status_code(done)) from None
+        err.print("error: stdout was closed", markup=False)
+        raise typer.Exit(EXIT_FAILURE) from None
     except typer.Exit:
         raise
     except Exception as exc:  # the CLI's last line of defence
         message = " ".join(str(exc).split())  # one line, whatever the exception's text
         err.print(f"error: {type(exc).__name__}: {message}", markup=False)
+        done = outcome.complete
+        if done is not None:
+            err.print(f"the results are complete: {done}", markup=False)
+            raise typer.Exit(_status_code(done)) from None
         raise typer.Exit(EXIT_FAILURE) from None
+
+
+def check_environment(engine: str | None = None, threads: int | None = None) -> None:
+    """Refuse (exit 2) a consumer-kernel engine or thread count, from the options or from
+    ZHONGCAO_ENGINE / ZHONGCAO_THREADS, before any market is built."""
+    from sim.kernels.consumer_day import choose_engine
+
+    try:
+        choose_engine(engine, threads)
+    except ValueError as exc:
+        given = {
+            k: os.environ[k] for k in ("ZHONGCAO_ENGINE", "ZHONGCAO_THREADS") if k in os.environ
+        }
+        shown = " ".join(f"{k}={v!r}" for k, v in given.items())
+        raise BadInput(f"{exc}" + (f" (environment: {shown})" if shown else "")) from None
 
 
 OPTION_KEYS = {"seed": "seed", "steps": "steps", "consumers": "population.consumers"}
@@ -113,14 +199,17 @@ def run(
     set_: SetOpt = None,
     out: OutOpt = Path("results"),
     no_plot: NoPlotOpt = False,
+    allow_outside: AllowOutsideOpt = False,
 ) -> None:
     """Run a scenario once; print the results folder as the last line."""
     from sim.runner import run_scenario
 
     overrides = as_overrides(set_, seed=seed, steps=steps, consumers=consumers)
-    with handled():
-        loaded = load_scenario(scenario, overrides)
+    with handled() as outcome:
+        loaded = load_scenario(scenario, overrides, allow_outside=allow_outside)
         cfg = loaded.config
+        check_environment()
+        check_writable(out)
         check_fits(cfg)
         with progress_bar(f"{cfg.name} ({cfg.population.consumers:,} consumers)") as bar:
             task = bar.add_task(
@@ -132,6 +221,7 @@ def run(
                 command=["zhongcao", *sys.argv[1:]],
                 progress=lambda done, total: bar.update(task, completed=done),
                 plot=not no_plot,
+                reserved=outcome.reserved,
             )
         s = result.summary
         typer.echo(
@@ -160,23 +250,29 @@ def compare(
     set_: SetOpt = None,
     out: OutOpt = Path("results"),
     no_plot: NoPlotOpt = False,
+    allow_outside: AllowOutsideOpt = False,
 ) -> None:
     """Run each policy of a scenario on the same seeds; write confidence intervals, figures
     and report.html; print the comparison folder as the last line (exit 1 if any run
     failed)."""
-    import os
-
     from sim.compare import compare as run_comparison
+    from sim.resources import estimate_memory
     from sim.scenario import load_policies
 
     overrides = as_overrides(set_, steps=steps, consumers=consumers)
-    with handled():
-        base = load_scenario(scenario, overrides)
-        policies = load_policies(scenario, overrides, policy or [])
+    with handled() as outcome:
+        base = load_scenario(scenario, overrides, allow_outside=allow_outside)
+        policies = load_policies(scenario, overrides, policy or [], allow_outside=allow_outside)
         total = seeds * len(policies)
         n_workers = workers or min(os.cpu_count() or 1, total)
-        for policy_config in policies.values():
-            check_fits(policy_config.config, copies=n_workers)
+        check_environment()
+        check_writable(out)
+        at_once = min(n_workers, total)  # more workers than runs leaves the rest idle
+        largest = max(
+            (p.config for p in policies.values()),
+            key=lambda c: estimate_memory(c).total_bytes,
+        )
+        check_fits(largest, copies=at_once)
         label = f"{base.config.name}: {len(policies)} policies x {seeds} seeds"
         with progress_bar(label) as bar:
             task = bar.add_task(label, total=total)
@@ -189,6 +285,7 @@ def compare(
                 command=["zhongcao", *sys.argv[1:]],
                 progress=lambda done, _total, _record: bar.update(task, completed=done),
                 plot=not no_plot,
+                reserved=outcome.reserved,
             )
         _print_comparison(result.folder, base.config.output.headline_metrics)
         for failure in result.failures:
@@ -242,7 +339,7 @@ def plot(
     from sim.plots import KINDS, draw, folder_kind, kinds_for
     from sim.results import ComparisonResults, open_results
 
-    with handled():
+    with handled() as outcome:
         results = open_results(folder)
         fitting = kinds_for(results)
         problems = []
@@ -267,6 +364,8 @@ def plot(
             dict.fromkeys(metric or [m for m in results.headline_metrics if m in available])
         )
         out = folder / "figures"
+        started = time.time_ns()
+        outcome.interrupted = lambda: _replaced_figures(out, started)
         figures = draw(results, kinds, metrics or available[:6], out)
         for figure in figures:
             for path in figure.paths:
@@ -276,6 +375,66 @@ def plot(
 
             typer.echo(str(write_report(results, figures, folder / "report.html")))
         typer.echo(str(out))
+
+
+def _replaced_figures(out: Path, since_ns: int) -> str:
+    """What an interrupted ``plot`` left: the figure files it had already (atomically)
+    written, found on disk by their time."""
+    written = sorted(
+        p.name
+        for p in (out.iterdir() if out.is_dir() else [])
+        if p.is_file() and not p.name.startswith(".") and p.stat().st_mtime_ns >= since_ns
+    )
+    if not written:
+        return "interrupted: no figure was written"
+    return (
+        f"interrupted: {len(written)} figure files in {out} were replaced "
+        f"({', '.join(written)}); the others are as they were"
+    )
+
+
+@app.command()
+def clean(
+    folder: Annotated[
+        Path, typer.Argument(help="A results folder (--out of run or compare).")
+    ] = Path("results"),
+    remove: Annotated[
+        bool, typer.Option("--remove", help="Remove the stale partial folders listed.")
+    ] = False,
+) -> None:
+    """List the partial folders in FOLDER: hidden `.<name>.partial` folders of runs still being
+    written (in progress) or left by a crash or a kill (stale; never results, `plot` refuses
+    them). With --remove, delete the stale ones (a stale comparison may hold complete runs:
+    they are listed first)."""
+    import shutil
+
+    from sim.io import partial_folders
+
+    with handled():
+        if not folder.is_dir():
+            raise BadInput(f"{folder}: not a folder")
+        found = partial_folders(folder)
+        for partial in found:
+            owner = partial.owner
+            who = f"pid {owner.get('pid')} on {owner.get('host')}" if owner else "no owner file"
+            state = "stale" if partial.stale else "in progress"
+            runs = (
+                f"; holds {len(partial.complete_runs)} complete runs"
+                if partial.complete_runs
+                else ""
+            )
+            typer.echo(f"{state}: {partial.path} ({who}{runs})")
+            for run_folder in partial.complete_runs:
+                typer.echo(f"  complete run: {run_folder}")
+            if remove and partial.stale:
+                shutil.rmtree(partial.path)
+                typer.echo(f"removed: {partial.path}")
+        stale = sum(p.stale for p in found)
+        err.print(
+            f"{len(found)} partial folders in {folder}, {stale} stale"
+            + ("" if remove or not stale else "; --remove deletes the stale ones"),
+            markup=False,
+        )
 
 
 @app.command()
@@ -317,6 +476,7 @@ def bench(
     sizes = consumers or [100_000, 1_000_000]
     with handled():
         load_scenario(scenario)  # bad input before any work
+        check_environment(engine, threads)
         rows = []
         for size in sizes:
             row = measure_isolated(
@@ -401,14 +561,16 @@ def check(
 
 
 @app.command()
-def validate(scenario: ScenarioArg, set_: SetOpt = None) -> None:
+def validate(
+    scenario: ScenarioArg, set_: SetOpt = None, allow_outside: AllowOutsideOpt = False
+) -> None:
     """Check a scenario file and its policies; list every problem (exit 2) or say it is
     valid."""
     from sim.scenario import load_policies
 
     with handled():
-        loaded = load_scenario(scenario, list(set_ or []))
-        policies = load_policies(scenario, list(set_ or []))
+        loaded = load_scenario(scenario, list(set_ or []), allow_outside=allow_outside)
+        policies = load_policies(scenario, list(set_ or []), allow_outside=allow_outside)
         files = " <- ".join(str(p) for p in reversed(loaded.files))
         names = ", ".join(policies)
         typer.echo(f"{scenario}: valid ({files}; policies: {names}; sha256 {loaded.sha256[:12]})")

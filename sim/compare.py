@@ -38,7 +38,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.config import Scenario
-from sim.io import atomic_folder, write_csv, write_json, write_text
+from sim.io import Reservation, atomic_folder, finish_folder, write_csv, write_json, write_text
 from sim.runner import (
     FIGURES,
     package_versions,
@@ -93,7 +93,7 @@ def run_task(task: RunTask) -> dict:
             started_at=started,
             extra={"policy": task.policy},
         )
-        os.replace(partial, task.folder)
+        finish_folder(Reservation(partial, task.folder))
         return {**record, "status": "ok", "error": "", "wall_time_s": wall, **summary}
     except Exception as exc:
         shutil.rmtree(partial, ignore_errors=True)
@@ -104,6 +104,42 @@ def run_task(task: RunTask) -> dict:
             "error": message,
             "wall_time_s": time.perf_counter() - t0,
         }
+
+
+PR_SET_PDEATHSIG = 1
+"""prctl(2) option: the signal a process gets when its parent dies (linux/prctl.h)."""
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end this worker when the comparison that started it dies, even by
+    SIGKILL (which runs no clean-up in the parent), instead of running on into a dead folder.
+
+    On Linux the kernel does it: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` asks for SIGKILL when the
+    parent goes; it costs nothing while running and needs no thread. The parent here is the
+    comparison's main thread, which spawns every worker and lives as long as the process. A
+    parent that died before the call is caught by comparing ``getppid()`` afterwards.
+    Elsewhere a daemon thread polls ``getppid()`` once a second."""
+    import ctypes
+    import signal
+    import threading
+
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    if not armed:
+
+        def watch() -> None:
+            while os.getppid() == parent_pid:
+                time.sleep(1.0)
+            os._exit(1)
+
+        threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _execute(tasks: list[RunTask], workers: int, progress: CompareProgress | None) -> list[dict]:
@@ -120,7 +156,12 @@ def _execute(tasks: list[RunTask], workers: int, progress: CompareProgress | Non
         return records
     # spawn, not fork: the parent may run threads (a progress bar) that fork would copy locked.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_die_with_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
         futures = [pool.submit(run_task, task) for task in tasks]
         try:
             for future in as_completed(futures):
@@ -164,6 +205,7 @@ def compare(
     command: Sequence[str] | None = None,
     progress: CompareProgress | None = None,
     plot: bool = True,
+    reserved: Callable[[Reservation], None] | None = None,
 ) -> CompareResult:
     """Run every policy on seed indices 0..seeds-1 and write the comparison folder (with its
     figures and report.html unless ``plot`` is False)."""
@@ -172,8 +214,7 @@ def compare(
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     name = f"{config.name}-compare-{timestamp()}"
-    with atomic_folder(Path(out_root), name) as (partial, final):
-        partial.mkdir()
+    with atomic_folder(Path(out_root), name, reserved) as (partial, final):
         tasks = []
         threads = max(1, (os.cpu_count() or 1) // max(workers, 1))
         for seed_index in range(seeds):  # seed-major: every policy progresses together

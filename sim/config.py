@@ -14,6 +14,7 @@ Units, everywhere in the simulator:
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -35,11 +36,21 @@ from sim.vocabulary import (  # noqa: F401  (re-exported: the schema's names)
 
 SCHEMA_VERSION = 1
 
+MAX_ENTRY_SHARE_PER_DAY = 0.25
+"""Highest entry share a scenario may set for merchants and creators. Entries per day are at
+most ``ENTRY_RATIO_CAP`` times the share of the incumbents, so the agents of a kind grow by at
+most ``1 + 3 x 0.25`` = 1.75 times a day; :mod:`sim.resources` counts on that bound."""
+ENTRY_RATIO_CAP = 3.0
+"""The cap on the earnings ratio / 2 that scales entries (:mod:`sim.phases.entry_exit`)."""
+
 
 class Strict(BaseModel):
-    """Base for every section: unknown keys are errors and values cannot be changed."""
+    """Base for every section: unknown keys are errors, values cannot be changed, and types are
+    strict: a boolean must be written ``true``/``false`` (not ``1`` or ``"no"``), a count must
+    be an integer (not ``true`` or ``2.0``), a number cannot be a boolean and a text must be
+    text. An integer is still accepted where a number is expected (``take_rate: 0``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 def _f(description: str, **bounds) -> object:
@@ -417,9 +428,11 @@ class MerchantsConfig(Strict):
     )
     entry_share_per_day: float = _f(
         "Expected merchant entries per day, as a share of the merchants in business, when "
-        "merchants' gross margin is twice their overheads (scaled by that ratio / 2, up to 3x).",
+        "merchants' gross margin is twice their overheads (scaled by that ratio / 2, up to 3x). "
+        "At most 0.25, so merchants grow at most 1.75-fold a day (the memory estimate assumes "
+        "that worst case).",
         ge=0,
-        le=1,
+        le=MAX_ENTRY_SHARE_PER_DAY,
     )
     learning: MerchantLearningConfig
 
@@ -505,9 +518,10 @@ class CreatorsConfig(Strict):
     entry_share_per_day: float = _f(
         "Expected new independent creators per day, as a share of the active ones, when "
         "creators earn twice their reservation wage on average (scaled by that ratio / 2, up to "
-        "3x).",
+        "3x). At most 0.25, so creators grow at most 1.75-fold a day (the memory estimate "
+        "assumes that worst case).",
         ge=0,
-        le=1,
+        le=MAX_ENTRY_SHARE_PER_DAY,
     )
 
     @model_validator(mode="after")
@@ -973,10 +987,34 @@ class OutputConfig(Strict):
 # --------------------------------------------------------------------------------------------
 
 
+NAME_MAX_BYTES = 64
+"""Longest scenario name in UTF-8 bytes: with the ``-seed<n>-<time>`` suffix a folder name
+stays well under the 255 bytes filesystems allow."""
+_NAME = re.compile(r"[^\W][\w.-]*")
+
+
+def _folder_safe_name(name: str) -> str:
+    """A scenario name names result folders: it must be a single printable path component."""
+    if not _NAME.fullmatch(name):
+        raise ValueError(
+            f"a scenario name may hold letters, digits, '_', '-' and '.', and must start with a "
+            f"letter or digit (it names result folders); got {name!r}"
+        )
+    size = len(name.encode("utf-8"))
+    if size > NAME_MAX_BYTES:
+        raise ValueError(f"a scenario name is at most {NAME_MAX_BYTES} bytes (this one is {size})")
+    return name
+
+
+ScenarioName = Annotated[str, AfterValidator(_folder_safe_name)]
+
+
 class Scenario(Strict):
     schema_version: Literal[1] = _f("Version of this file format; must be 1.")
-    name: str = _f(
-        "Short name of the scenario, used in result folder names.", min_length=1, max_length=80
+    name: ScenarioName = _f(
+        "Short name of the scenario, used in result folder names: letters, digits, '_', '-' "
+        "and '.', not starting with '.' or '-', at most 64 bytes in UTF-8.",
+        min_length=1,
     )
     description: str = _f("What the scenario is for.")
     seed: int = _f("Root random seed; one seed determines a run exactly.", ge=0, le=2**63 - 1)

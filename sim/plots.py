@@ -373,13 +373,14 @@ def plot_governance(results: Results, stem: Path, metrics: list[str]) -> Figure:
     for a comparison, with a 95% band)."""
     fig, axes = _grid(len(GOVERNANCE_COUNTS), width=4.0, height=3.0)
     policies = results.policies if isinstance(results, ComparisonResults) else [results.name]
-    colors = _colors(len(policies))
+    color_of = dict(zip(policies, _colors(len(policies)), strict=True))
+    if isinstance(results, ComparisonResults):  # a policy with no successful run has no line
+        policies = [p for p in policies if results.runs[p]]
     handles = []
     for ax, metric in zip(axes, GOVERNANCE_COUNTS, strict=True):
-        for color, policy in zip(colors, policies, strict=True):
+        for policy in policies:
+            color = color_of[policy]
             runs = results.runs[policy] if isinstance(results, ComparisonResults) else [results]
-            if not runs:
-                continue
             cumulative = [r.wide[metric].cumsum().rename(i) for i, r in enumerate(runs)]
             table = pd.concat(cumulative, axis=1)
             mean, low, high = mean_ci_rows(table.to_numpy())

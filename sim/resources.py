@@ -8,25 +8,34 @@ The estimate adds up what a run holds, per consumer and in all:
   merchant) pair, at most one per order, twice over while new pairs are merged in; orders are
   taken as :data:`ORDERS_PER_ACTIVE_CONSUMER_DAY` a day per active consumer;
 * a day's working arrays: :data:`WORKING_BYTES_PER_CONSUMER` per consumer;
-* a fixed part for the interpreter, libraries and agents (:data:`FIXED_BYTES`).
+* the agents: :data:`AGENT_BYTES` per merchant, creator (a merchant may bring its own account)
+  MCN and service provider, at the most there can be by the last day: entries grow merchants
+  and creators by at most ``1 + 3 x entry_share_per_day`` a day (the schema bounds the share,
+  see :data:`sim.config.MAX_ENTRY_SHARE_PER_DAY`), compounded over the run;
+* a fixed part for the interpreter and libraries (:data:`FIXED_BYTES`).
 
 The constants were measured with ``zhongcao bench`` (see BENCHMARKS.md) and err on the high
-side. A run whose estimate exceeds :data:`HEADROOM` of the memory available is refused.
+side. A run whose estimate exceeds :data:`HEADROOM` of the memory available is refused; so are
+``copies`` runs at once, where ``copies`` is the number of runs that can run at the same time
+(a comparison's workers, or its runs if there are fewer).
 """
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
 import numpy as np
 
-from sim.config import Scenario
+from sim.config import ENTRY_RATIO_CAP, Scenario
 from sim.population import ATTRIBUTES
 
 ORDERS_PER_ACTIVE_CONSUMER_DAY = 0.15
 WORKING_BYTES_PER_CONSUMER = 64
 FIXED_BYTES = 400 * 2**20
+AGENT_BYTES = 4096
+"""One mesa agent with its state (about 2.4 KiB measured with tracemalloc, rounded up)."""
 HEADROOM = 0.85
 
 
@@ -41,6 +50,9 @@ class MemoryEstimate:
     history_bytes: int
     working_bytes: int
     fixed_bytes: int
+    agents_bytes: int = 0
+    max_agents: float = 0.0
+    """The most agents there can be on the last day (entries at their highest rate)."""
 
     @property
     def total_bytes(self) -> int:
@@ -50,7 +62,25 @@ class MemoryEstimate:
             + self.history_bytes
             + self.working_bytes
             + self.fixed_bytes
+            + self.agents_bytes
         )
+
+
+def growth(entry_share_per_day: float, days: int) -> float:
+    """The most a kind of agent can multiply over ``days`` days of entries (inf if beyond
+    what a float holds)."""
+    try:
+        return math.pow(1.0 + ENTRY_RATIO_CAP * entry_share_per_day, days)
+    except OverflowError:
+        return math.inf
+
+
+def max_agents(config: Scenario) -> float:
+    """The most merchants, creators, MCNs and providers a run can hold on its last day."""
+    pop = config.population
+    merchants = pop.merchants * growth(config.merchants.entry_share_per_day, config.steps)
+    creators = pop.creators * growth(config.creators.entry_share_per_day, config.steps)
+    return 2 * merchants + creators + pop.mcns + pop.service_providers
 
 
 def estimate_memory(config: Scenario) -> MemoryEstimate:
@@ -63,12 +93,15 @@ def estimate_memory(config: Scenario) -> MemoryEstimate:
         per_consumer += np.dtype(attr.dtype).itemsize * (k if attr.per_category else 1)
     f = config.consumers.max_follows
     orders = n * config.consumers.daily_active_prob_mean * ORDERS_PER_ACTIVE_CONSUMER_DAY
+    agents = max_agents(config)
     return MemoryEstimate(
         consumers_bytes=n * per_consumer,
         follows_bytes=n * (f * 8 + 2),
         history_bytes=int(2 * 8 * orders * config.steps),
         working_bytes=n * WORKING_BYTES_PER_CONSUMER,
         fixed_bytes=FIXED_BYTES,
+        agents_bytes=int(min(agents * AGENT_BYTES, 2**62)),
+        max_agents=agents,
     )
 
 
@@ -92,10 +125,16 @@ def check_fits(config: Scenario, copies: int = 1) -> MemoryEstimate:
     if need > HEADROOM * have:
         gib = 2**30
         runs = f"{copies} runs at once" if copies > 1 else "this run"
+        agents = (
+            f", up to {estimate.max_agents:,.0f} agents"
+            if math.isfinite(estimate.max_agents)
+            else ", agents without bound"
+        )
         raise ResourceError(
             f"{runs} would need about {need / gib:.1f} GiB of memory "
-            f"({config.population.consumers:,} consumers, {config.steps} days), but only "
-            f"{have / gib:.1f} GiB is available; lower population.consumers or steps"
-            + (", or use fewer --workers" if copies > 1 else "")
+            f"({config.population.consumers:,} consumers, {config.steps} days{agents}), but "
+            f"only {HEADROOM:.0%} of the {have / gib:.1f} GiB available "
+            f"({HEADROOM * have / gib:.1f} GiB) may be used; lower population.consumers, steps "
+            "or the entry shares" + (", or use fewer --workers" if copies > 1 else "")
         )
     return estimate

@@ -11,9 +11,11 @@ A run folder holds
   figures);
 * ``run.json``: provenance (seed, versions, config hash, command, wall time), written last.
 
-The folder is built under a hidden ``.<name>.partial`` name and renamed when ``run.json`` is in
-it, so a folder with the final name is always complete; a crash or Ctrl-C removes the partial
-folder.
+The folder is reserved under a hidden ``.<name>.partial`` name before the simulation starts
+(so an unwritable ``--out`` fails at once, and concurrent runs get distinct folders), every
+file is flushed to disk, and the folder is renamed when ``run.json`` is in it, so a folder with
+the final name is always complete; a failure or Ctrl-C removes the partial folder; one left by
+a hard crash is listed (and removed on request) by ``zhongcao clean``.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.config import Scenario
-from sim.io import atomic_folder, write_csv, write_json, write_parquet, write_text
+from sim.io import Reservation, atomic_folder, write_csv, write_json, write_parquet, write_text
 from sim.model import MarketModel
 from sim.recorder import Recorder
 from sim.scenario import LoadedScenario, config_sha256, dump_yaml
@@ -118,7 +120,7 @@ def write_run_folder(
     """Write every file of a run into ``folder`` (which must not be the final name yet):
     the tables, then (``plot``) the default figures drawn from those files into
     ``figures/``, and ``run.json`` last, with ``extra`` entries added. Returns the summary."""
-    folder.mkdir(parents=True, exist_ok=False)
+    folder.mkdir(parents=True, exist_ok=True)
     write_text(folder / "config.yaml", dump_yaml(resolved))
     write_parquet(folder / "timeseries.parquet", recorder.timeseries())
     summary = recorder.summary()
@@ -160,13 +162,15 @@ def run_scenario(
     command: Sequence[str] | None = None,
     progress: Progress | None = None,
     plot: bool = True,
+    reserved: Callable[[Reservation], None] | None = None,
 ) -> RunResult:
     """Run a loaded scenario once and write its results folder under ``out_root`` (with its
-    default figures unless ``plot`` is False)."""
+    default figures unless ``plot`` is False). The folder is reserved before the simulation
+    starts and ``reserved`` is told of it."""
     config = loaded.config
     name = f"{config.name}-seed{config.seed}-{timestamp()}"
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    with atomic_folder(Path(out_root), name) as (partial, final):
+    with atomic_folder(Path(out_root), name, reserved) as (partial, final):
         t0 = time.perf_counter()
         recorder = simulate(config, progress=progress)
         wall = time.perf_counter() - t0

@@ -31,6 +31,13 @@ from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.events import (
+    AliasEvent,
+    CollectionStartEvent,
+    MappingEndEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+)
 from ruamel.yaml.nodes import MappingNode, SequenceNode
 
 from sim.config import Scenario
@@ -40,6 +47,25 @@ Path_ = tuple[str | int, ...]
 """A key path inside the scenario: mapping keys and list indices."""
 
 EXTENDS_KEY = "extends"
+
+SHIPPED_SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+"""The scenarios that ship with zhongcao; any scenario may extend them."""
+
+MAX_FILE_BYTES = 1 << 20
+"""Largest scenario file read (1 MiB; the baseline, which holds every key, is about 12 KiB)."""
+MAX_DEPTH = 32
+"""Deepest nesting of mappings and lists in a scenario file (the schema needs 6)."""
+MAX_NODES = 100_000
+"""Most values a scenario file may hold once its aliases are expanded (the baseline has
+about 1,000), so that an alias bomb is refused instead of expanded."""
+MAX_EXTENDS = 16
+"""Longest chain of ``extends`` files."""
+ALLOWED_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "map", "seq", "merge")
+)
+"""Explicit YAML tags a scenario may use: the core schema's, never ``!!python/...`` or local
+``!tags``."""
 
 
 @dataclass(frozen=True)
@@ -53,11 +79,18 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return (
+        text = (
             f"{self.where}: {self.key}: {self.message}"
             if self.key
             else f"{self.where}: {self.message}"
         )
+        return printable(text)
+
+
+def printable(text: str) -> str:
+    """``text`` with every character a terminal would act on (line breaks, escape sequences,
+    NUL) written as a Python escape, so a scenario cannot move the cursor or forge lines."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class ScenarioError(Exception):
@@ -70,7 +103,7 @@ class ScenarioError(Exception):
 
     def render(self) -> str:
         n = len(self.problems)
-        lines = [f"{self.source}: {n} problem{'s' if n != 1 else ''}"]
+        lines = [printable(f"{self.source}: {n} problem{'s' if n != 1 else ''}")]
         lines += [f"  {p}" for p in self.problems]
         return "\n".join(lines)
 
@@ -137,12 +170,61 @@ def _duplicate_keys(text: str, where: str) -> list[Problem]:
     return problems
 
 
+def _check_structure(text: str, where: str) -> None:
+    """Refuse, before anything is built from it, a YAML text nested deeper than
+    :data:`MAX_DEPTH`, holding more than :data:`MAX_NODES` values once its aliases are expanded
+    (an alias bomb: a few hundred bytes that expand to billions of values), or using a tag
+    outside :data:`ALLOWED_TAGS`. Scans the parser's events once, in time linear in the
+    text. Raises ScenarioError; lets ruamel's own syntax errors through."""
+    expanded = 0
+    anchors: dict[str, tuple[int, int]] = {}  # anchor -> (values, depth) of what it names
+    stack: list[tuple[int, str | None, int]] = []  # (expanded at start, anchor, deepest)
+
+    def fail(event: Any, message: str) -> None:
+        line = event.start_mark.line + 1 if event.start_mark is not None else 1
+        raise ScenarioError(where, [Problem(f"{where}:{line}", "", message)])
+
+    def reach(event: Any, depth: int) -> None:
+        if stack:
+            start, anchor, deepest = stack[-1]
+            stack[-1] = (start, anchor, max(deepest, depth))
+        if depth > MAX_DEPTH:
+            fail(event, f"nested more than {MAX_DEPTH} levels deep")
+        if expanded > MAX_NODES:
+            fail(event, f"holds more than {MAX_NODES:,} values once its aliases are expanded")
+
+    for event in _yaml().parse(text):
+        tag = getattr(event, "tag", None)
+        if tag is not None and str(tag) not in ALLOWED_TAGS:
+            fail(event, f"tag {str(tag)!r} is not allowed in a scenario (only plain YAML values)")
+        if isinstance(event, ScalarEvent):
+            expanded += 1
+            if event.anchor is not None:
+                anchors[event.anchor] = (1, 0)
+            reach(event, len(stack))
+        elif isinstance(event, AliasEvent):
+            size, below = anchors.get(event.anchor, (1, 0))
+            expanded += size
+            reach(event, len(stack) + below)
+        elif isinstance(event, CollectionStartEvent):
+            expanded += 1
+            stack.append((expanded, event.anchor, len(stack) + 1))
+            reach(event, len(stack))
+        elif isinstance(event, SequenceEndEvent | MappingEndEvent):
+            start, anchor, deepest = stack.pop()
+            if anchor is not None:
+                anchors[anchor] = (expanded - start + 1, deepest - len(stack))
+            reach(event, deepest)
+
+
 def _to_plain(node: Any, where: str, path: Path_, origins: dict[Path_, str]) -> Any:
-    """Convert ruamel's round-trip containers to dicts and lists, recording each key's line."""
+    """Convert ruamel's round-trip containers to dicts and lists, recording each key's line
+    (a key brought in by a merge key ``<<: *anchor`` gets the line of its mapping)."""
     if isinstance(node, CommentedMap):
         out = {}
         for key in node:
-            line = node.lc.key(key)[0] + 1
+            lines = node.lc.data or {}
+            line = (lines[key][0] if key in lines else node.lc.line or 0) + 1
             origins[(*path, str(key))] = f"{where}:{line}"
             out[str(key)] = _to_plain(node[key], where, (*path, str(key)), origins)
         return out
@@ -174,10 +256,16 @@ def _read_file(path: Path) -> tuple[dict[str, Any], dict[Path_, str], list[Probl
     if path.is_dir():
         raise ScenarioError(where, [Problem(where, "", "is a folder, not a scenario file")])
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as stream:  # bounded: /dev/zero or a huge file is not read in full
+            raw = stream.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            message = f"is larger than {MAX_FILE_BYTES // 2**20} MiB; a scenario is a small text"
+            raise ScenarioError(where, [Problem(where, "", message)])
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(where, [Problem(where, "", f"cannot be read: {exc}")]) from None
     try:
+        _check_structure(text, where)
         duplicates = _duplicate_keys(text, where)
         yaml = _yaml()
         yaml.allow_duplicate_keys = True  # already reported; read on to find other problems
@@ -195,6 +283,13 @@ def _read_file(path: Path) -> tuple[dict[str, Any], dict[Path_, str], list[Probl
         raise ScenarioError(
             where, [Problem(f"{where}:1", "", "a scenario must be a mapping of keys to values")]
         )
+    known = {*Scenario.model_fields, EXTENDS_KEY}
+    if node and not known.intersection(str(key) for key in node):
+        message = (
+            "is not a scenario file: none of its top-level keys is a scenario key "
+            "(its contents are not shown)"
+        )
+        raise ScenarioError(where, [Problem(where, "", message)])
     origins: dict[Path_, str] = {}
     return _to_plain(node, where, (), origins), origins, duplicates
 
@@ -213,9 +308,14 @@ def _merge(base: Any, top: Any, base_origins: dict, path: Path_) -> Any:
 
 
 def read_layers(
-    path: Path, _chain: tuple[Path, ...] = ()
+    path: Path, _chain: tuple[Path, ...] = (), *, allow_outside: bool = False
 ) -> tuple[dict, dict[Path_, str], tuple[Path, ...], list[Problem]]:
     """Read a scenario file and the files it extends.
+
+    A base file must lie in the folder of the scenario named on the command line (or below
+    it) or among the shipped scenarios (:data:`SHIPPED_SCENARIOS`), unless ``allow_outside``:
+    a scenario received from someone else cannot make the loader read, and report on, any
+    other file of the machine. A chain holds at most :data:`MAX_EXTENDS` files.
 
     Returns the merged data, the origin of every key, the files read (base first) and the
     problems found that did not stop the reading. Raises ScenarioError when a file cannot be
@@ -235,11 +335,29 @@ def read_layers(
     if not isinstance(base_name, str) or not base_name.strip():
         problems.append(Problem(extends_where, EXTENDS_KEY, "must be the name of a scenario file"))
         return data, origins, (path,), problems
+    chain = (*_chain, resolved)
+    if len(chain) >= MAX_EXTENDS:
+        message = f"a chain of extends may hold at most {MAX_EXTENDS} files"
+        raise ScenarioError(
+            _display(path), [*problems, Problem(extends_where, EXTENDS_KEY, message)]
+        )
     base_path = path.parent / base_name
+    roots = (chain[0].parent, SHIPPED_SCENARIOS)
+    if not allow_outside and not any(base_path.resolve().is_relative_to(r) for r in roots):
+        message = (
+            f"base file {printable(base_name)!r} is outside the scenario's folder "
+            f"({_display(chain[0].parent)}) and the shipped scenarios; it was not read "
+            "(--allow-outside reads it)"
+        )
+        raise ScenarioError(
+            _display(path), [*problems, Problem(extends_where, EXTENDS_KEY, message)]
+        )
     if not base_path.is_file():
         missing = Problem(extends_where, EXTENDS_KEY, f"base file {_display(base_path)} not found")
         raise ScenarioError(_display(path), [*problems, missing])
-    base, base_origins, files, base_problems = read_layers(base_path, (*_chain, resolved))
+    base, base_origins, files, base_problems = read_layers(
+        base_path, chain, allow_outside=allow_outside
+    )
     merged = _merge(base, data, base_origins, ())
     base_origins.update(origins)
     return merged, base_origins, (*files, path), base_problems + problems
@@ -267,7 +385,12 @@ def parse_set(item: str) -> tuple[str, Any]:
         problem = Problem(where, "", "expected KEY=VALUE, e.g. population.consumers=5000")
         raise ScenarioError("--set", [problem])
     try:
+        _check_structure(value, where)
         return key.strip(), parse_value(value)
+    except ScenarioError as exc:
+        raise ScenarioError(
+            "--set", [Problem(where, key.strip(), exc.problems[0].message)]
+        ) from None
     except MarkedYAMLError as exc:
         problem = Problem(where, key.strip(), f"value is not valid YAML: {exc.problem}")
         raise ScenarioError("--set", [problem]) from None
@@ -458,13 +581,16 @@ def validate(data: dict, origins: Mapping[Path_, str], source: str) -> Scenario:
         raise ScenarioError(source, problems) from None
 
 
-def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> LoadedScenario:
-    """Read, merge, override and validate a scenario file.
+def load_scenario(
+    path: str | Path, overrides: Sequence[str] = (), *, allow_outside: bool = False
+) -> LoadedScenario:
+    """Read, merge, override and validate a scenario file (``allow_outside``: see
+    :func:`read_layers`).
 
     Raises :class:`ScenarioError` with every problem found.
     """
     path = Path(path)
-    data, origins, files, problems = read_layers(path)
+    data, origins, files, problems = read_layers(path, allow_outside=allow_outside)
     parsed, set_problems = parse_sets(overrides)
     data, override_problems = apply_overrides(data, origins, parsed)
     problems += set_problems + override_problems
@@ -523,7 +649,11 @@ _POLICY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 def load_policies(
-    path: str | Path, overrides: Sequence[str] = (), names: Sequence[str] = ()
+    path: str | Path,
+    overrides: Sequence[str] = (),
+    names: Sequence[str] = (),
+    *,
+    allow_outside: bool = False,
 ) -> dict[str, LoadedScenario]:
     """Each policy of a scenario (all, or those ``names``) as a scenario of its own.
 
@@ -533,10 +663,10 @@ def load_policies(
     every policy (a key that is not in the scenario, a value that makes the scenario invalid,
     a key a policy may not set) is raised together.
     """
-    base = load_scenario(path, overrides)
+    base = load_scenario(path, overrides, allow_outside=allow_outside)
     source = _display(Path(path))
     policies = base.resolved[POLICIES_KEY]
-    data, origins, _, _ = read_layers(Path(path))
+    data, origins, _, _ = read_layers(Path(path), allow_outside=allow_outside)
     parsed, _ = parse_sets(overrides)
     data, _ = apply_overrides(data, origins, parsed)
     problems: list[Problem] = []

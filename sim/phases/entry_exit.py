@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.arrays import ema
+from sim.config import ENTRY_RATIO_CAP
 
 if TYPE_CHECKING:
     from sim.agents.creator import Creator
@@ -110,7 +111,7 @@ def entry_and_exit(
         n_merchants = rng.poisson(
             incumbents
             * config.merchants.entry_share_per_day
-            * np.clip(signal.margin_ratio / 2, 0, 3)
+            * np.clip(signal.margin_ratio / 2, 0, ENTRY_RATIO_CAP)
         )
         income_ratio = (
             float(np.mean([c.income_ema_yuan / max(c.reservation_yuan, 1.0) for c in staying]))
@@ -120,7 +121,7 @@ def entry_and_exit(
         n_creators = rng.poisson(
             max(len(staying), 1)
             * config.creators.entry_share_per_day
-            * np.clip(income_ratio / 2, 0, 3)
+            * np.clip(income_ratio / 2, 0, ENTRY_RATIO_CAP)
         )
         for _ in range(n_merchants):
             factory.new_merchant(day, initial=False)

@@ -332,13 +332,13 @@ def test_failure_while_writing_removes_the_partial_folder(monkeypatch, tmp_path)
     assert entries(tmp_path) == []
 
 
-def test_out_that_is_a_file_exits_1(monkeypatch, tmp_path):
-    """--out naming an existing file: exit 1 with one error line naming it; the file is left
-    alone and nothing else is created."""
+def test_out_that_is_a_file_exits_2(monkeypatch, tmp_path):
+    """--out naming an existing file is bad input: exit 2 with one error line naming it; the
+    file is left alone and nothing else is created."""
     monkeypatch.chdir(tmp_path)
     Path("results").write_text("not a folder\n", encoding="utf-8")
     result = invoke(monkeypatch, "run", TINY, "--out", "results", *FAST)
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1
@@ -714,11 +714,12 @@ def test_process_lists_each_problem_on_one_line(tmp_path):
 
 
 def test_process_failure_message_is_one_line(tmp_path):
-    """Piped stderr of a failing run: the `error:` message is a single line, however long."""
+    """Piped stderr of a refused run (--out is a file: bad input): the `error:` message is a
+    single line, however long."""
     out = tmp_path / ("not-a-folder-" + "x" * 80)
     out.write_text("", encoding="utf-8")
     proc = run_cli("run", TINY, "--out", out, *FAST, cwd=tmp_path)
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1
     assert str(out) in errors[0]

@@ -663,6 +663,7 @@ def run_cli(*args: object, cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.usefixtures("compiled_kernel")
 def test_process_run_prints_folder_last_and_progress_on_stderr(tmp_path):
     """In a real process `zhongcao run` exits 0 and the last stdout line is the complete
     results folder (the progress bar goes to stderr)."""

@@ -93,6 +93,7 @@ def test_compare_writes_every_file_and_prints_the_folder_last(tmp_path):
     assert not list(out.glob(".*partial"))
 
 
+@pytest.mark.usefixtures("compiled_kernel")
 def test_results_are_identical_for_one_and_two_workers(tmp_path):
     """Every run depends only on its policy and seed index, never on the pool."""
     scenario = write_scenario(tmp_path, GOVERNANCE)
@@ -303,6 +304,7 @@ def wait_for(condition, proc: subprocess.Popen, timeout: float, what: str) -> No
         assert condition(), f"the command exited ({proc.returncode}) before {what}"
 
 
+@pytest.mark.usefixtures("compiled_kernel")
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_during_runs_stops_the_workers_and_leaves_nothing(tmp_path, signum):
     """SIGTERM to the command, or Ctrl-C to its process group, while runs are in progress in a

@@ -57,8 +57,9 @@ REQUIRED_METRICS = (
     "gmv_search_yuan",
     "gmv_mall_yuan",
 )
-FAST = ("--steps", "5", "--consumers", "1500")
-"""A small, short run: enough to exercise every file of a run folder."""
+FAST = ("--steps", "5", "--consumers", "1500", "--no-plot")
+"""A small, short run without figures: enough to exercise every file of a run folder (the
+default figures are tested in tests/plots)."""
 
 RUNNER = CliRunner(env={"COLUMNS": "80"})
 
@@ -126,24 +127,13 @@ def run_folder(tiny_run) -> Path:
 
 
 def test_run_prints_complete_folder_as_last_stdout_line(tiny_run, run_folder):
-    """`run` exits 0 and its last stdout line is the results folder, holding all its files and
-    no leftover partial folder beside it."""
+    """`run` exits 0 and its last stdout line is the results folder, holding all its files (and
+    no figures: --no-plot) and no leftover partial folder beside it."""
     assert run_folder.is_dir()
     assert run_folder.parent == tiny_run["out"]
     assert run_folder.name.startswith("tiny-seed7-")
-    assert sorted(p.name for p in run_folder.iterdir()) == sorted([*RUN_FILES, "figures"])
+    assert sorted(p.name for p in run_folder.iterdir()) == sorted(RUN_FILES)
     assert entries(tiny_run["out"]) == [run_folder.name]
-
-
-def test_run_draws_its_default_figures_unless_told_not_to(tiny_run, run_folder, tmp_path):
-    """A run folder holds a PNG and an SVG of each default figure; --no-plot leaves none."""
-    figures = entries(run_folder / "figures")
-    for kind in ("timeseries", "channels", "inequality", "followers", "governance", "network"):
-        assert f"{kind}.png" in figures and f"{kind}.svg" in figures
-    with pytest.MonkeyPatch.context() as mp:
-        result = invoke(mp, "run", str(TINY), "--out", str(tmp_path), "--no-plot", *FAST)
-    assert result.exit_code == 0, result.output
-    assert not (Path(result.stdout.splitlines()[-1]) / "figures").exists()
 
 
 def test_run_json_records_provenance(tiny_run, run_folder):
@@ -244,7 +234,7 @@ def test_two_runs_into_one_folder_do_not_collide(monkeypatch, tmp_path):
     folders."""
     folders = []
     for _ in range(2):
-        result = invoke(monkeypatch, "run", TINY, "--out", tmp_path, "--steps", "2")
+        result = invoke(monkeypatch, "run", TINY, "--out", tmp_path, *FAST)
         assert result.exit_code == 0, result.output
         folders.append(Path(result.stdout.splitlines()[-1]))
     assert folders[0] != folders[1]
@@ -673,6 +663,7 @@ def run_cli(*args: object, cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.usefixtures("compiled_kernel")
 def test_process_run_prints_folder_last_and_progress_on_stderr(tmp_path):
     """In a real process `zhongcao run` exits 0 and the last stdout line is the complete
     results folder (the progress bar goes to stderr)."""

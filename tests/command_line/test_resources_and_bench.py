@@ -62,6 +62,7 @@ def test_a_comparison_counts_one_run_per_worker(monkeypatch, tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.usefixtures("compiled_kernel")
 def test_bench_json_reports_every_size_it_was_given(monkeypatch):
     """`bench --json`: one JSON object per size, in order, with the documented keys, each
     measurement positive, the memory estimate of the run it timed (warm-up and timed steps),

@@ -1,11 +1,17 @@
-"""Figures from result files: every kind renders, with one series per policy or channel and
-labelled axes; the comparison report embeds every figure; bad input writes nothing."""
+"""Figures from result files: `zhongcao run` and `zhongcao compare` draw their default figures
+(and the comparison its report) unless told not to; every kind renders, with one series per
+policy or channel and labelled axes; the comparison report embeds every figure; bad input
+writes nothing.
+
+The run and comparison folders are made once per module by the command line, figures and
+all; tests that draw into a folder of their own get a copy of it without them."""
 
 from __future__ import annotations
 
 import base64
 import html
 import re
+import shutil
 import textwrap
 from functools import cache
 from pathlib import Path
@@ -15,26 +21,36 @@ from conftest import SCENARIOS
 from typer.testing import CliRunner
 
 import cli
-from sim.compare import compare
 from sim.plots import KINDS, draw, fit_power_law_tail, kinds_for, lorenz
 from sim.results import ComparisonResults, RunResults, open_results
 from sim.runner import run_scenario
-from sim.scenario import load_policies, load_scenario
+from sim.scenario import load_scenario
 from sim.vocabulary import CHANNELS
 
 runner = CliRunner()
-SMALL = ["steps=8", "population.consumers=1500"]
+SMALL = ["--steps", "8", "--consumers", "1500"]
 POLICIES = ("lax", "strict")
+RUN_FIGURES = ("timeseries", "channels", "inequality", "followers", "governance", "network")
+"""The default figures of a run folder."""
+COMPARISON_FIGURES = ("compare", *RUN_FIGURES)
+"""The default figures of a comparison folder."""
+
+
+def folder_printed_last(result) -> Path:
+    assert result.exit_code == 0, result.output
+    return Path(result.stdout.strip().splitlines()[-1])
 
 
 @cache
 def run_folder(root: Path) -> Path:
-    loaded = load_scenario(SCENARIOS / "tiny.yaml", SMALL)
-    return run_scenario(loaded, root / "runs", command=["test"], plot=False).folder
+    """`zhongcao run` of the small tiny market, with its default figures (shared: read only)."""
+    out = root / "runs"
+    return folder_printed_last(
+        runner.invoke(cli.app, ["run", str(SCENARIOS / "tiny.yaml"), "--out", str(out), *SMALL])
+    )
 
 
-@cache
-def comparison_folder(root: Path) -> Path:
+def policies_file(root: Path) -> Path:
     path = root / "policies.yaml"
     path.write_text(
         f"extends: {SCENARIOS / 'tiny.yaml'}\n"
@@ -47,9 +63,23 @@ def comparison_folder(root: Path) -> Path:
         ),
         encoding="utf-8",
     )
-    base = load_scenario(path, SMALL)
-    policies = load_policies(path, SMALL)
-    return compare(base, policies, root / "comparisons", seeds=2, workers=1, plot=False).folder
+    return path
+
+
+@cache
+def comparison_folder(root: Path) -> Path:
+    """`zhongcao compare` of two policies over two seeds of the small tiny market, with its
+    default figures and report (shared: read only)."""
+    out = root / "comparisons"
+    args = ["compare", str(policies_file(root)), "--seeds", "2", "--workers", "1"]
+    return folder_printed_last(runner.invoke(cli.app, [*args, "--out", str(out), *SMALL]))
+
+
+def without_figures(folder: Path, destination: Path) -> Path:
+    """A copy of a results folder without its figures and report, for a test to draw into."""
+    copy = destination / folder.name
+    shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("figures", "report.html"))
+    return copy
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +91,25 @@ def svg_text(path: Path) -> str:
     """The text an SVG shows (matplotlib keeps text as text: svg.fonttype = none)."""
     texts = re.findall(r"<text[^>]*>([^<]*)</text>", path.read_text(encoding="utf-8"))
     return html.unescape(" ".join(texts))
+
+
+def test_run_draws_its_default_figures(root):
+    """`zhongcao run` writes a PNG and an SVG of each default figure into the run folder's
+    figures/ (that --no-plot writes none is tested with the run folder's files, in
+    tests/command_line)."""
+    figures = sorted(p.name for p in (run_folder(root) / "figures").iterdir())
+    assert figures == sorted(f"{kind}.{ext}" for kind in RUN_FIGURES for ext in ("png", "svg"))
+
+
+def test_compare_draws_its_default_figures_and_report(root):
+    """`zhongcao compare` writes each default figure and a report.html that names the finished
+    folder, not its partial name (that --no-plot writes neither is tested in
+    tests/command_line)."""
+    folder = comparison_folder(root)
+    for kind in COMPARISON_FIGURES:
+        assert (folder / "figures" / f"{kind}.png").is_file(), kind
+    report = (folder / "report.html").read_text(encoding="utf-8")
+    assert folder.name in report and ".partial" not in report
 
 
 def test_a_run_folder_fits_every_kind_but_compare(root):
@@ -128,7 +177,7 @@ def test_network_figure_is_reproducible(root, tmp_path):
 def test_cli_plot_draws_every_kind_and_writes_the_report(root, tmp_path):
     """`zhongcao plot` on a comparison draws every kind into figures/ and writes a
     self-contained report.html that embeds each figure."""
-    folder = comparison_folder(root)
+    folder = without_figures(comparison_folder(root), tmp_path)
     result = runner.invoke(cli.app, ["plot", str(folder)])
     assert result.exit_code == 0, result.output
     assert result.stdout.strip().splitlines()[-1] == str(folder / "figures")
@@ -143,8 +192,8 @@ def test_cli_plot_draws_every_kind_and_writes_the_report(root, tmp_path):
     assert base64.b64decode(first)[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_cli_plot_with_kind_and_metric(root):
-    folder = run_folder(root)
+def test_cli_plot_with_kind_and_metric(root, tmp_path):
+    folder = without_figures(run_folder(root), tmp_path)
     result = runner.invoke(
         cli.app, ["plot", str(folder), "--kind", "timeseries", "--metric", "returns"]
     )

@@ -91,6 +91,7 @@ def test_another_seed_gives_different_numbers(tiny_recorder, other):
         ), metric
 
 
+@pytest.mark.usefixtures("compiled_kernel")
 def test_timeseries_does_not_depend_on_the_process(tmp_path):
     """A fresh interpreter with another string-hash salt (PYTHONHASHSEED) reproduces the
     in-process timeseries exactly."""

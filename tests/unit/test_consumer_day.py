@@ -33,6 +33,8 @@ from sim.kernels.matching import FEED, FOLLOW, LIVE, MALL, SEARCH
 from sim.kernels.purchase import COEFFICIENT_NAMES, PurchaseCoefficients
 from sim.kernels.sampling import index_by_category
 from sim.model import MarketModel
+from sim.network import FollowGraph
+from sim.population import ATTRIBUTES
 
 ALPHA = 1e-4
 KEY = np.uint64(20220608)
@@ -148,6 +150,32 @@ def make_chunk(b: int = 200, **changes) -> Chunk:
     )
 
 
+def _stored_dtypes() -> dict[str, np.dtype]:
+    """Each chunk field's dtype as the model hands it to the kernel: the population's and the
+    follow graph's arrays as stored, the consumer index and favourite listings as int64."""
+    graph = FollowGraph(0, 1)
+    dtypes = {name: np.dtype(a.dtype) for name, a in ATTRIBUTES.items()}
+    dtypes |= {
+        "index": np.dtype(np.int64),
+        "favorite_listing": np.dtype(np.int64),
+        "follow_creator": graph.creator.dtype,
+        "follow_trust": graph.trust.dtype,
+        "follow_count": graph.count.dtype,
+    }
+    return {f.name: dtypes[f.name] for f in fields(Chunk)}
+
+
+STORED = _stored_dtypes()
+"""Chunk field -> dtype of the model's chunks. The numba engine is compiled once per distinct
+set of argument types, so chunks in other dtypes would compile (and test) a second kernel
+that the model never runs."""
+
+
+def stored(chunk: Chunk) -> Chunk:
+    """The chunk in the model's dtypes (see :data:`STORED`)."""
+    return Chunk(**{name: getattr(chunk, name).astype(STORED[name], copy=False) for name in STORED})
+
+
 def tile(row, b: int) -> np.ndarray:
     return np.tile(np.asarray(row, dtype=np.float64), (b, 1))
 
@@ -170,7 +198,7 @@ def day(request):
     engine = CD.ENGINES[request.param]
 
     def run(chunk: Chunk, tables: Tables | None = None, rules: Rules | None = None) -> Outcome:
-        return engine(chunk, tables or make_tables(), rules or make_rules(), KEY)
+        return engine(stored(chunk), tables or make_tables(), rules or make_rules(), KEY)
 
     return run
 
@@ -689,6 +717,7 @@ def test_numpy_and_numba_engines_return_identical_outcomes(inputs):
     field, element for element."""
     pytest.importorskip("numba")
     chunk, tables, rules, key = inputs
+    assert {f.name: getattr(chunk, f.name).dtype for f in fields(Chunk)} == STORED
     assert_same_outcome(
         consumer_day_numpy(chunk, tables, rules, key),
         consumer_day_numba(chunk, tables, rules, key),
@@ -761,7 +790,7 @@ def test_numba_engine_gives_the_same_outcome_when_its_buffers_fill(monkeypatch):
     pytest.importorskip("numba")
     n = 400
     chunk = make_chunk(n, need_category=np.full(n, 1), attention=np.full(n, 20.0))
-    chunk = replace(chunk, **following(n, [0, 2]))
+    chunk = stored(replace(chunk, **following(n, [0, 2])))
     tables = make_tables(item_appeal=np.ones(ITEM_LISTING.size))
     rules = make_rules(base_logit=np.full(5, ALWAYS), follow_after_view_prob=1.0)
     reference = consumer_day_numpy(chunk, tables, rules, KEY)
@@ -790,6 +819,7 @@ def test_engines_agree_on_days_of_the_tiny_market(monkeypatch):
     assert len(recorded) == 4
     for chunks, tables, rules, key in recorded:
         for chunk in chunks:
+            assert {f.name: getattr(chunk, f.name).dtype for f in fields(Chunk)} == STORED
             reference = consumer_day_numpy(chunk, tables, rules, key)
             assert reference.intent_row.size > 0 and reference.follow_row.size > 0
             assert_same_outcome(reference, consumer_day_numba(chunk, tables, rules, key))

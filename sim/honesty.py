@@ -41,7 +41,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.governance import GovernanceRules, excess_rate_se, investigation_chance, sentence
+from sim.governance import (
+    SALES_WINDOW_DAYS,
+    GovernanceRules,
+    excess_rate_se,
+    investigation_chance,
+    sentence,
+)
 from sim.kernels.experience import dissatisfaction_probability, expected_outcomes
 
 
@@ -92,9 +98,7 @@ class Shop:
     capacity: float
     category: int
     record: float
-    """Reviews, returns and complaints on the store's record."""
-    score: float
-    """The store score now."""
+    """Reviews and complaints on the store's record (what its score rests on)."""
     active_strikes: int
     scruple: float
 
@@ -163,7 +167,8 @@ def cheat_gain_per_day(honest: Option, cheat: Option, shop: Shop, terms: Terms) 
             * (1 - rules.appeal_prob_if_guilty * rules.appeal_success_if_guilty)
         )
         severity = max(cheat.claimed_quality - cheat.true_quality, 0.0)
-        s = sentence(shop.active_strikes + 1, severity, shop.price_yuan * units_c * 30, rules)
+        sales = shop.price_yuan * units_c * SALES_WINDOW_DAYS
+        s = sentence(shop.active_strikes + 1, severity, sales, rules)
         cost = terms.relist_delay_days * lost_day + s.fine_yuan
         if s.suspend:
             cost += rules.suspension_days * lost_day

@@ -106,7 +106,6 @@ def chooses_to_cheat(
         capacity=merchant.capacity,
         category=merchant.category,
         record=float(platform.store_record(i)[0]),
-        score=float(platform.store_score(i)[0]),
         active_strikes=merchant.active_strikes(day, terms.rules.strike_expiry_days),
         scruple=merchant.scruple,
     )

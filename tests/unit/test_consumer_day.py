@@ -152,12 +152,14 @@ def make_chunk(b: int = 200, **changes) -> Chunk:
 
 def _stored_dtypes() -> dict[str, np.dtype]:
     """Each chunk field's dtype as the model hands it to the kernel: the population's and the
-    follow graph's arrays as stored, the consumer index and favourite listings as int64."""
+    follow graph's arrays as stored, the consumer index and the remembered merchants' listings
+    as int64."""
     graph = FollowGraph(0, 1)
     dtypes = {name: np.dtype(a.dtype) for name, a in ATTRIBUTES.items()}
     dtypes |= {
         "index": np.dtype(np.int64),
         "favorite_listing": np.dtype(np.int64),
+        "disappointing_listing": np.dtype(np.int64),
         "follow_creator": graph.creator.dtype,
         "follow_trust": graph.trust.dtype,
         "follow_count": graph.count.dtype,

@@ -523,6 +523,10 @@ def check(
     seeds: Annotated[int | None, typer.Option(min=1, help="Seeds per arm.")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes per arm.")] = 1,
     list_cases: Annotated[bool, typer.Option("--list", help="List the cases and exit.")] = False,
+    targets: Annotated[
+        Path | None,
+        typer.Option(help="Also check each target of this targets file (a case per target)."),
+    ] = None,
 ) -> None:
     """Run the project's stylized facts: each case prints what it measured, what it expects
     and its verdict. Exit 1 if any case fails."""
@@ -530,21 +534,28 @@ def check(
 
     from sim import checks
 
+    cases = dict(checks.CASES)
+    if targets is not None:
+        from sim.checks.targets import target_cases
+        from sim.targets import load_targets
+
+        with handled():
+            cases |= target_cases(load_targets(targets))
     if list_cases:
-        for c in checks.CASES.values():
+        for c in cases.values():
             typer.echo(f"{c.name}: {c.expectation} ({c.why})")
         return
     scale = checks.QUICK if quick else checks.FULL
     scale = dataclasses.replace(scale, workers=workers, seeds=seeds or scale.seeds)
     with handled():
-        unknown = [name for name in case or [] if name not in checks.CASES]
+        unknown = [name for name in case or [] if name not in cases]
         if unknown:
-            raise BadInput(f"unknown check case(s) {unknown}; cases are {sorted(checks.CASES)}")
-        names = case or list(checks.CASES)
+            raise BadInput(f"unknown check case(s) {unknown}; cases are {sorted(cases)}")
+        names = case or list(cases)
         with progress_bar("check") as bar:
             task = bar.add_task("check", total=len(names))
             rows = checks.run_cases(
-                checks.CASES,
+                cases,
                 names,
                 scale,
                 lambda done, total, name: bar.update(task, completed=done),
@@ -558,6 +569,70 @@ def check(
     if failed:
         err.print(f"{len(failed)} of {len(rows)} case(s) failed: {', '.join(failed)}")
         raise typer.Exit(EXIT_FAILURE)
+
+
+@app.command()
+def calibrate(
+    scenario: ScenarioArg,
+    targets: Annotated[Path, typer.Option(help="Targets file (see targets/douyin.yaml).")],
+    budget: Annotated[
+        int, typer.Option(min=1, help="Trials in all (a resumed search included).")
+    ] = 50,
+    seeds: Annotated[
+        int | None, typer.Option(min=1, help="Seed indices per trial (default: the scenario's).")
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes for a trial's runs.")] = 1,
+    resume: Annotated[
+        Path | None, typer.Option(help="Continue the interrupted calibration in this folder.")
+    ] = None,
+    sensitivity: Annotated[
+        bool, typer.Option(help="Check which parameters the targets pin (2 runs per parameter).")
+    ] = True,
+    out: OutOpt = Path("results"),
+    set_: SetOpt = None,
+    allow_outside: AllowOutsideOpt = False,
+) -> None:
+    """Search the scenario's calibrate: parameters (Optuna TPE) for the values closest to the
+    targets; write the calibrated scenario and the target table; print the folder last."""
+    from sim import calibrate as cal
+    from sim.io import claim_partial, reserve_folder
+    from sim.runner import timestamp
+    from sim.targets import load_targets
+
+    outcome = Outcome()
+    with handled(outcome):
+        try:
+            plan = cal.plan(scenario, load_targets(targets), list(set_ or []), seeds, allow_outside)
+            if resume is not None:
+                reservation = claim_partial(resume)
+            else:
+                name = f"calibration-{plan.loaded.config.name}-{timestamp()}"
+                reservation = reserve_folder(out, name)
+        except cal.CalibrationError as exc:
+            raise BadInput(str(exc)) from None
+        outcome.reserved(reservation)
+        outcome.interrupted = lambda: (
+            f"interrupted: the finished trials are kept in {reservation.partial}; "
+            f"continue with --resume {reservation.partial}"
+        )
+        for name, lacking in plan.unmeasurable.items():
+            err.print(f"target {name}: not measurable (lacks {', '.join(lacking)})", markup=False)
+        err.print(f"calibrating into {reservation.partial}", markup=False)
+        with progress_bar("trials") as bar:
+            task = bar.add_task("trials", total=budget)
+            try:
+                final = cal.calibrate(
+                    plan,
+                    reservation,
+                    budget,
+                    workers=workers,
+                    sensitivity=sensitivity,
+                    progress=lambda done, total, best: bar.update(task, completed=done),
+                    command=["zhongcao", *sys.argv[1:]],
+                )
+            except cal.CalibrationError as exc:
+                raise BadInput(str(exc)) from None
+        typer.echo(str(final))
 
 
 @app.command()

@@ -970,6 +970,32 @@ def _known_metric(name: str, info: ValidationInfo) -> str:
 MetricName = Annotated[str, AfterValidator(_known_metric)]
 
 
+class CalibrationParameter(Strict):
+    low: float = _f("Lowest value the calibration tries.")
+    high: float = _f("Highest value the calibration tries.")
+    log: StrictBool = _f("Search on a log scale (low must then be above 0).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CalibrationParameter:
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        if self.log and self.low <= 0:
+            raise ValueError("a log-scale range needs low > 0")
+        return self
+
+
+class CalibrationConfig(Strict):
+    """What `zhongcao calibrate` may change, and within which ranges (docs/CALIBRATION.md)."""
+
+    parameters: dict[str, CalibrationParameter] = _f(
+        "Free parameters: each dotted key of this scenario with the range searched.",
+        min_length=1,
+    )
+    seeds: int = _f(
+        "Seed indices each trial runs (common random numbers across trials).", ge=1, le=100
+    )
+
+
 class OutputConfig(Strict):
     headline_metrics: list[MetricName] = _f(
         "Metrics shown first in comparisons, figures and reports (names from docs/METRICS.md).",
@@ -1035,5 +1061,8 @@ class Scenario(Strict):
         "Policies to compare with `zhongcao compare`: each name maps dotted keys of this "
         "scenario to the values the policy gives them (e.g. platform.governance.strictness: "
         "0.9). A single run ignores them."
+    )
+    calibrate: CalibrationConfig | None = _f(
+        "Free parameters for `zhongcao calibrate` (null: the scenario is not calibrated)."
     )
     output: OutputConfig

@@ -185,6 +185,33 @@ def _reserve(parent: Path, name: str) -> Reservation:
     raise FileExistsError(f"{parent}: no free folder name for {name!r}")
 
 
+def claim_partial(partial: Path) -> Reservation:
+    """Take over a partial folder left by an interrupted run (to resume it): it is marked as
+    this process's, and keeps its final name. Raise OutputError if it is not a partial folder
+    or its owner still runs."""
+    partial = Path(partial)
+    if not (partial.is_dir() and is_partial(partial)):
+        raise OutputError(f"{partial}: not a partial results folder")
+    owner_file = partial / OWNER_FILE
+    if owner_file.is_file():
+        try:
+            owner = json.loads(owner_file.read_text(encoding="utf-8"))
+        except ValueError:
+            owner = {}
+        if owner.get("pid") != os.getpid() and _owner_alive(owner):
+            raise OutputError(f"{partial}: still being written by process {owner.get('pid')}")
+    owner = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "process_start": _process_start(os.getpid()),
+    }
+    owner_file.write_text(json.dumps(owner) + "\n", encoding="utf-8")
+    final = partial.parent / partial.name.removeprefix(".").removesuffix(PARTIAL_SUFFIX)
+    if final.exists():
+        raise OutputError(f"{partial}: its final folder {final} exists already")
+    return Reservation(partial, final)
+
+
 def finish_folder(reservation: Reservation) -> None:
     """Flush the partial folder and give it its final name."""
     (reservation.partial / OWNER_FILE).unlink(missing_ok=True)

@@ -15,8 +15,9 @@ RUNNER = CliRunner()
 
 
 def invoke(monkeypatch, *args):
+    args = [str(a) for a in args]
     monkeypatch.setattr(sys, "argv", ["zhongcao", *args])
-    return RUNNER.invoke(cli.app, list(args))
+    return RUNNER.invoke(cli.app, args)
 
 
 def fixed(passed: bool) -> Case:
@@ -61,3 +62,24 @@ def test_the_small_version_of_each_case_holds(name):
     """The project's stylized facts hold in their quick versions (``zhongcao check --quick``)."""
     verdict = checks.CASES[name].run(checks.QUICK)
     assert verdict.passed, verdict.figure
+
+
+def test_a_targets_file_adds_a_case_per_target(monkeypatch, tmp_path):
+    """With --targets, each target is a case: in its band it passes, outside it fails, and a
+    target the model cannot measure fails and says what it lacks."""
+    targets = tmp_path / "t.yaml"
+    targets.write_text(
+        "name: t\ndescription: x\ntargets:\n"
+        "  - {name: any_gmv, expression: gmv_yuan, value: 1.0, band: [0.0, 1.0e12],"
+        " scenario: tiny.yaml, days: 3, source: s, grade: blog}\n"
+        "  - {name: no_gmv, expression: gmv_yuan, value: 0.0, band: [-1.0, 0.0],"
+        " scenario: tiny.yaml, days: 3, source: s, grade: blog}\n"
+        "  - {name: unknown, expression: no_such_metric, value: 1.0, band: [0.0, 2.0],"
+        " source: s, grade: blog}\n"
+    )
+    args = ["check", "--quick", "--seeds", "1", "--targets", targets]
+    passing = invoke(monkeypatch, *args, "--case", "target_any_gmv")
+    assert passing.exit_code == 0, passing.output
+    failing = invoke(monkeypatch, *args, "--case", "target_no_gmv", "--case", "target_unknown")
+    assert failing.exit_code == 1
+    assert "no_such_metric" in failing.stdout

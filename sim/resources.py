@@ -8,6 +8,9 @@ The estimate adds up what a run holds, per consumer and in all:
   merchant) pair, at most one per order, twice over while new pairs are merged in; orders are
   taken as :data:`ORDERS_PER_ACTIVE_CONSUMER_DAY` a day per active consumer;
 * a day's working arrays: :data:`WORKING_BYTES_PER_CONSUMER` per consumer;
+* the agents: :data:`AGENT_BYTES` per creator and per merchant, with an own account for each
+  merchant on top (the counts follow the consumers at the scenario's ratios, so the agents
+  grow with the population);
 * a fixed part for the interpreter, libraries and agents (:data:`FIXED_BYTES`).
 
 The constants were measured with ``zhongcao bench`` (see BENCHMARKS.md) and err on the high
@@ -26,6 +29,7 @@ from sim.population import ATTRIBUTES
 
 ORDERS_PER_ACTIVE_CONSUMER_DAY = 0.15
 WORKING_BYTES_PER_CONSUMER = 64
+AGENT_BYTES = 16 * 2**10
 FIXED_BYTES = 400 * 2**20
 HEADROOM = 0.85
 
@@ -40,6 +44,7 @@ class MemoryEstimate:
     follows_bytes: int
     history_bytes: int
     working_bytes: int
+    agents_bytes: int
     fixed_bytes: int
 
     @property
@@ -49,12 +54,14 @@ class MemoryEstimate:
             + self.follows_bytes
             + self.history_bytes
             + self.working_bytes
+            + self.agents_bytes
             + self.fixed_bytes
         )
 
 
 def estimate_memory(config: Scenario) -> MemoryEstimate:
-    n = config.population.consumers
+    pop = config.population
+    n = pop.n_consumers
     k = len(config.market.categories)
     per_consumer = 0
     for name, attr in ATTRIBUTES.items():
@@ -66,8 +73,9 @@ def estimate_memory(config: Scenario) -> MemoryEstimate:
     return MemoryEstimate(
         consumers_bytes=n * per_consumer,
         follows_bytes=n * (f * 8 + 2),
-        history_bytes=int(2 * 8 * orders * config.steps),
+        history_bytes=int(2 * 8 * orders * (config.warmup_days + config.steps)),
         working_bytes=n * WORKING_BYTES_PER_CONSUMER,
+        agents_bytes=(pop.n_creators + 2 * pop.n_merchants) * AGENT_BYTES,
         fixed_bytes=FIXED_BYTES,
     )
 
@@ -94,7 +102,7 @@ def check_fits(config: Scenario, copies: int = 1) -> MemoryEstimate:
         runs = f"{copies} runs at once" if copies > 1 else "this run"
         raise ResourceError(
             f"{runs} would need about {need / gib:.1f} GiB of memory "
-            f"({config.population.consumers:,} consumers, {config.steps} days), but only "
+            f"({config.population.n_consumers:,} consumers, {config.steps} days), but only "
             f"{have / gib:.1f} GiB is available; lower population.consumers or steps"
             + (", or use fewer --workers" if copies > 1 else "")
         )

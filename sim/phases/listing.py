@@ -16,7 +16,7 @@ from sim.vocabulary import MERCHANT_KINDS
 if TYPE_CHECKING:
     from sim.agents.mcn import ServiceProvider
     from sim.agents.merchant import Merchant
-    from sim.agents.platform import Platform
+    from sim.agents.platform import Platform, TrafficSale
     from sim.events import DayConditions
     from sim.programs import Programs
 
@@ -29,6 +29,8 @@ class ListingDay:
     the orders delivered today: payment delay, shipping insurance)."""
     screening: GovernanceCounts
     """Screenings and interceptions."""
+    traffic: TrafficSale
+    """The day's auction of paid traffic, per listing."""
 
 
 def relative(values: np.ndarray) -> np.ndarray:
@@ -78,13 +80,15 @@ def list_products(
     idx = np.array([m.idx for m in live], dtype=np.int64)
     merchant_to_listing = np.full(n_merchants_ever, -1, dtype=np.int64)
     merchant_to_listing[idx] = np.arange(idx.size)
+    category = np.array([m.category for m in live], dtype=np.int64)
+    traffic = platform.sell_traffic(live, category)
     take_rate = np.array([platform.take_rate_for(m) for m in live], dtype=np.float64)
     free = np.array([_commission_free(programs, p) for p in recovery], dtype=bool)
     waived = np.where(free, take_rate, 0.0)
     take_rate = take_rate - waived
     listings = Listings(
         merchant=idx,
-        category=np.array([m.category for m in live], dtype=np.int64),
+        category=category,
         price_yuan=np.array([m.price_yuan for m in live], dtype=np.float64),
         claimed_quality=np.array([m.claimed_quality for m in live], dtype=np.float32),
         true_quality=np.array([m.true_quality for m in live], dtype=np.float32),
@@ -96,7 +100,7 @@ def list_products(
             np.array([m.commission_rate for m in live]), 1.0 - take_rate
         ).astype(np.float32),
         take_rate=take_rate.astype(np.float32),
-        paid_boost=np.array([platform.paid_boost(m) for m in live], dtype=np.float32),
+        paid_boost=traffic.paid_boost,
         boost=(np.array([platform.boost(m, day) for m in live]) + program_boost).astype(np.float32),
         stock=np.array([m.stock for m in live], dtype=np.int64),
         region=np.array([m.region for m in live], dtype=np.int64),
@@ -115,7 +119,7 @@ def list_products(
     screening = GovernanceCounts(
         intercepted=intercepted, false_positives=false_positives, screened=screened
     )
-    return ListingDay(listings, merchant_program, screening)
+    return ListingDay(listings, merchant_program, screening, traffic)
 
 
 def _commission_free(programs: Programs, program: int) -> bool:

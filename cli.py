@@ -211,9 +211,10 @@ def run(
         check_environment()
         check_writable(out)
         check_fits(cfg)
-        with progress_bar(f"{cfg.name} ({cfg.population.consumers:,} consumers)") as bar:
+        with progress_bar(f"{cfg.name} ({cfg.population.n_consumers:,} consumers)") as bar:
             task = bar.add_task(
-                f"{cfg.name} ({cfg.population.consumers:,} consumers)", total=cfg.steps
+                f"{cfg.name} ({cfg.population.n_consumers:,} consumers)",
+                total=cfg.warmup_days + cfg.steps,
             )
             result = run_scenario(
                 loaded,
@@ -225,7 +226,7 @@ def run(
             )
         s = result.summary
         typer.echo(
-            f"{cfg.name}: {cfg.steps} days, {cfg.population.consumers:,} consumers, {result.wall_time_s:.1f} s; "
+            f"{cfg.name}: {cfg.steps} days, {cfg.population.n_consumers:,} consumers, {result.wall_time_s:.1f} s; "
             f"GMV {s['gmv_yuan']:,.0f} yuan, quality GMV {s['quality_gmv_yuan']:,.0f} yuan, "
             f"{s['orders']:,.0f} orders, new-customer share {s['new_customer_share']:.1%}"
         )
@@ -648,7 +649,16 @@ def validate(
         policies = load_policies(scenario, list(set_ or []), allow_outside=allow_outside)
         files = " <- ".join(str(p) for p in reversed(loaded.files))
         names = ", ".join(policies)
+        for warning in _ratio_warnings(loaded.config):
+            err.print(f"warning: {warning}")
         typer.echo(f"{scenario}: valid ({files}; policies: {names}; sha256 {loaded.sha256[:12]})")
+
+
+def _ratio_warnings(config) -> list[str]:
+    from sim.checks.base import SCENARIOS
+    from sim.config import ratio_warnings
+
+    return ratio_warnings(config, load_scenario(SCENARIOS / "baseline.yaml").config)
 
 
 def _interrupt(signum, frame) -> None:

@@ -68,8 +68,8 @@ def measure(
         "warmup": warmup,
         "engine": model.engine,
         "threads": model.threads,
-        "creators": config.population.creators,
-        "merchants": config.population.merchants,
+        "creators": config.population.n_creators,
+        "merchants": config.population.n_merchants,
         "phase_share": {k: round(v / total, 3) for k, v in sorted(model.phase_seconds.items())},
     }
 

@@ -71,16 +71,24 @@ class AgentFactory:
         )
         return self.platform
 
-    def new_merchant(self, day: int, initial: bool) -> Merchant:
+    def new_merchant(
+        self, day: int, initial: bool, kind: str | None = None, category: int | None = None
+    ) -> Merchant:
         """A merchant drawn from its own stream (keyed by its index), so that what one
-        merchant is does not depend on how others were drawn."""
+        merchant is does not depend on how others were drawn. An entrant's ``kind`` and
+        ``category``, when given, are its own choice (§7.17); they are still drawn, so the
+        stream's later numbers are the same either way."""
         rng = self.streams.generator("merchant", len(self.merchants))
         cfg = self.config.merchants
         kinds = list(cfg.kinds)
         shares = np.array([cfg.kinds[k].share for k in kinds])
-        kind = kinds[int(rng.choice(len(kinds), p=shares / shares.sum()))]
+        drawn_kind = kinds[int(rng.choice(len(kinds), p=shares / shares.sum()))]
+        drawn_cats = cfg.kinds[drawn_kind].categories
+        drawn_category = self.category_names.index(drawn_cats[int(rng.integers(len(drawn_cats)))])
+        # The entrant's own choice of kind and category replaces the draw.
+        kind = drawn_kind if kind is None else kind
+        category = drawn_category if category is None else category
         kc = cfg.kinds[kind]
-        category = self.category_names.index(kc.categories[int(rng.integers(len(kc.categories)))])
         ref = self.reference_price[category]
         # The merchant's honest product: its own quality at its own cost; what a cheating
         # product would be (cheap goods claimed as good); its scruples. Which it sells is its
@@ -240,14 +248,14 @@ def build_market(factory: AgentFactory) -> Market:
     config, streams = factory.config, factory.streams
     platform = factory.new_platform()
     population = build_population(
-        config, config.population.consumers, streams, interest_exponent(config)
+        config, config.population.n_consumers, streams, interest_exponent(config)
     )
-    for _ in range(config.population.merchants):
+    for _ in range(config.population.n_merchants):
         factory.new_merchant(0, initial=True)
-    for _ in range(config.population.creators):
+    for _ in range(config.population.n_creators):
         factory.new_creator(0)
-    mcns = [factory.new_mcn(i) for i in range(config.population.mcns)]
-    for i in range(config.population.service_providers):
+    mcns = [factory.new_mcn(i) for i in range(config.population.n_mcns)]
+    for i in range(config.population.n_service_providers):
         factory.new_provider(i)
     # Heavy-tailed popularity: the kind's weight times a log-normal factor.
     kinds = config.creators.kinds

@@ -78,19 +78,90 @@ CategoryName = Annotated[str, AfterValidator(_known_category)]
 # --------------------------------------------------------------------------------------------
 
 
+class AgentRatios(Strict):
+    """Agents per 100,000 consumers: how the market's other roles scale with its consumers."""
+
+    creators: float = _f(
+        "Independent creators per 100,000 consumers (own accounts come on top).", ge=0, le=1e7
+    )
+    merchants: float = _f("Merchants per 100,000 consumers.", ge=0, le=1e7)
+    mcns: float = _f("MCN agencies per 100,000 consumers.", ge=0, le=1e6)
+    service_providers: float = _f("Service providers per 100,000 consumers.", ge=0, le=1e6)
+
+
 class PopulationConfig(Strict):
-    consumers: int = _f("Number of consumers at the start (people).", ge=10, le=100_000_000)
-    creators: int = _f(
+    """How many of each role there are at the start. Creators, merchants, MCNs and service
+    providers left null follow the consumers at the ``per_100k_consumers`` ratios, so a run at
+    any number of consumers is the same market in miniature; a count set explicitly is used as
+    it is, at any scale."""
+
+    consumers: int = _f(
+        "Number of consumers at the start at scale 1 (people).", ge=10, le=100_000_000
+    )
+    scale: float = _f(
+        "Multiplier of the consumers (and so of every count that follows the ratios): 0.1 is "
+        "the same market at a tenth of its size.",
+        gt=0,
+        le=1000,
+    )
+    per_100k_consumers: AgentRatios = _f(
+        "Creators, merchants, MCNs and service providers per 100,000 consumers, for the counts "
+        "left null."
+    )
+    creators: int | None = _f(
         "Number of independent creators at the start (达人/主播; merchants' own accounts come "
-        "on top, see merchants.kinds.*.own_account_share).",
+        "on top, see merchants.kinds.*.own_account_share); null: from the ratio.",
         ge=1,
         le=1_000_000,
     )
-    merchants: int = _f("Number of merchants at the start.", ge=1, le=1_000_000)
-    mcns: int = _f("Number of MCN agencies (多频道网络机构).", ge=0, le=10_000)
-    service_providers: int = _f(
-        "Number of service providers (服务商) that run merchants' own accounts.", ge=0, le=10_000
+    merchants: int | None = _f(
+        "Number of merchants at the start; null: from the ratio.", ge=1, le=1_000_000
     )
+    mcns: int | None = _f(
+        "Number of MCN agencies (多频道网络机构); null: from the ratio.", ge=0, le=10_000
+    )
+    service_providers: int | None = _f(
+        "Number of service providers (服务商) that run merchants' own accounts; null: from the "
+        "ratio.",
+        ge=0,
+        le=10_000,
+    )
+
+    @property
+    def n_consumers(self) -> int:
+        """Consumers at the start: ``consumers x scale``, at least 10."""
+        return max(10, round(self.consumers * self.scale))
+
+    def _count(self, role: str, floor: int) -> int:
+        explicit = getattr(self, role)
+        if explicit is not None:
+            return explicit
+        ratio = getattr(self.per_100k_consumers, role)
+        return max(floor, round(self.n_consumers * ratio / 100_000))
+
+    @property
+    def n_creators(self) -> int:
+        return self._count("creators", 1)
+
+    @property
+    def n_merchants(self) -> int:
+        return self._count("merchants", 1)
+
+    @property
+    def n_mcns(self) -> int:
+        return self._count("mcns", 0)
+
+    @property
+    def n_service_providers(self) -> int:
+        return self._count("service_providers", 0)
+
+    def ratios(self) -> dict[str, float]:
+        """The resolved counts per 100,000 consumers, by role."""
+        n = self.n_consumers
+        return {
+            role: getattr(self, f"n_{role}") * 100_000 / n
+            for role in ("creators", "merchants", "mcns", "service_providers")
+        }
 
 
 # --------------------------------------------------------------------------------------------
@@ -399,6 +470,108 @@ class HonestyConfig(Strict):
     )
 
 
+class MerchantExitConfig(Strict):
+    profit_fast_memory_days: float = _f(
+        "Time constant of the fast moving average of a merchant's daily accrual profit (days).",
+        ge=1,
+        le=365,
+    )
+    profit_slow_memory_days: float = _f(
+        "Time constant of the slow moving average of daily accrual profit (days); with the "
+        "fast one it gives the profit's trend.",
+        ge=1,
+        le=3650,
+    )
+    lookahead_days: float = _f(
+        "How far ahead a merchant extrapolates its profit's trend when it judges whether to "
+        "stay (days).",
+        ge=0,
+        le=3650,
+    )
+    patience_days: int = _f(
+        "Days in a row that expected profit must stay negative before a merchant exits.",
+        ge=1,
+        le=3650,
+    )
+
+
+class MerchantEntryConfig(Strict):
+    cost_days: float = _f(
+        "Cost of entry, paid from the starting cash on entry, in days of the kind's overheads "
+        "(setting up a shop: a sunk cost).",
+        ge=0,
+        le=3650,
+    )
+    horizon_days: float = _f(
+        "Days of incumbents' profit a potential entrant weighs against the cost of entry.",
+        gt=0,
+        le=3650,
+    )
+    noise: float = _f(
+        "Spread of potential entrants' judgement of returns (logit scale, in units of the "
+        "return on the entry cost): higher means kinds and categories are chosen more at "
+        "random.",
+        gt=0,
+        le=100,
+    )
+    min_age_days: int = _f(
+        "Incumbents younger than this (days since entry) do not count in the profits entrants "
+        "look at, unless there are no older ones.",
+        ge=0,
+        le=3650,
+    )
+
+
+class MerchantCapacityConfig(Strict):
+    overtime_share: float = _f(
+        "Production beyond capacity possible in overtime (加班加点), as a share of capacity.",
+        ge=0,
+        le=10,
+    )
+    overtime_cost_premium: float = _f(
+        "Extra cost of a unit made in overtime, as a share of the unit cost.", ge=0, le=10
+    )
+    utilisation_memory_days: float = _f(
+        "Time constant of the moving average of capacity use (units produced / capacity).",
+        ge=1,
+        le=365,
+    )
+    invest_utilisation: float = _f(
+        "Capacity use at or above which a profitable merchant invests at its review.",
+        gt=0,
+        le=10,
+    )
+    idle_utilisation: float = _f(
+        "Capacity use below which a merchant shrinks its capacity at its review.", ge=0, le=10
+    )
+    step: float = _f("Relative change of capacity per review when it changes.", ge=0, le=1)
+    min_share: float = _f(
+        "Capacity never shrinks below this share of the capacity at entry.", gt=0, le=1
+    )
+    overhead_share: Prob = _f(
+        "Share of the kind's overheads that grows and shrinks with capacity (the rest is fixed)."
+    )
+
+
+class MerchantTrafficConfig(Strict):
+    initial_bid_margin_share: Prob = _f(
+        "A merchant's first bid per conversion (oCPM), as a share of its unit margin."
+    )
+    bid_step: float = _f("Relative change of the bid per conversion per review.", ge=0, le=5)
+    target_roi: float = _f(
+        "Incremental return on traffic spend (incremental margin / spend) above which a "
+        "merchant bids or spends more; below 1 it bids and spends less.",
+        ge=1,
+        le=100,
+    )
+    budget_margin_cap: float = _f(
+        "The daily traffic budget never exceeds this share of the merchant's recent daily "
+        "gross margin (budgets bounded by profit).",
+        ge=0,
+        le=10,
+    )
+
+
 class MerchantsConfig(Strict):
     kinds: dict[str, MerchantKindConfig] = _f("Merchant kinds (商家类型) and their parameters.")
     honesty: HonestyConfig
@@ -427,14 +600,17 @@ class MerchantsConfig(Strict):
         le=1e12,
     )
     entry_share_per_day: float = _f(
-        "Expected merchant entries per day, as a share of the merchants in business, when "
-        "merchants' gross margin is twice their overheads (scaled by that ratio / 2, up to 3x). "
-        "At most 0.25, so merchants grow at most 1.75-fold a day (the memory estimate assumes "
-        "that worst case).",
+        "Potential entrants per day, as a share of the merchants at the start (so it scales "
+        "with the market); each enters a kind and category, or stays out, by the profits "
+        "incumbents earn. At most 0.25 (the memory estimate assumes that worst case).",
         ge=0,
         le=MAX_ENTRY_SHARE_PER_DAY,
     )
     learning: MerchantLearningConfig
+    exit: MerchantExitConfig
+    entry: MerchantEntryConfig
+    capacity: MerchantCapacityConfig
+    traffic: MerchantTrafficConfig
 
     @model_validator(mode="after")
     def _kinds_known(self) -> MerchantsConfig:
@@ -658,7 +834,28 @@ class ShelfRankingConfig(Strict):
 
 
 class TrafficConfig(Strict):
-    cpm_yuan: float = _f("Price of 1000 paid impressions (yuan).", gt=0, le=1e6)
+    cpm_yuan: float = _f(
+        "Value of 1000 impressions given by programs (yuan); paid traffic is priced by the "
+        "auction.",
+        gt=0,
+        le=1e6,
+    )
+    ad_load_share: Prob = _f(
+        "Share of a category's impressions the platform sells as paid traffic each day (the "
+        "auction's supply)."
+    )
+    reserve_cpm_yuan: float = _f(
+        "Reserve price of the auction (yuan per 1000 impressions): no bid below it wins, no "
+        "winner pays less.",
+        ge=0,
+        le=1e6,
+    )
+    conversion_prior_impressions: float = _f(
+        "Weight, in impressions, of the market-wide conversion rate in the platform's "
+        "predicted conversion rate of a listing (oCPM).",
+        gt=0,
+        le=1e9,
+    )
 
 
 class GovernanceConfig(Strict):
@@ -1044,7 +1241,16 @@ class Scenario(Strict):
     )
     description: str = _f("What the scenario is for.")
     seed: int = _f("Root random seed; one seed determines a run exactly.", ge=0, le=2**63 - 1)
-    steps: int = _f("Days to simulate (one step = one day).", ge=1, le=100_000)
+    steps: int = _f(
+        "Days to simulate and count (one step = one day), after the warm-up.", ge=1, le=100_000
+    )
+    warmup_days: int = _f(
+        "Days simulated before day 0 so that the counted days start near the market's steady "
+        "state: recorded in the time series (negative steps) but left out of whole-run "
+        "summaries; the calendar (events, programs) counts days from the end of the warm-up.",
+        ge=0,
+        le=100_000,
+    )
     population: PopulationConfig
     market: MarketConfig
     consumers: ConsumersConfig
@@ -1066,3 +1272,24 @@ class Scenario(Strict):
         "Free parameters for `zhongcao calibrate` (null: the scenario is not calibrated)."
     )
     output: OutputConfig
+
+
+RATIO_WARNING_FACTOR = 4.0
+"""``zhongcao validate`` warns when an agent ratio is more than this factor from the baseline's."""
+
+
+def ratio_warnings(config: Scenario, reference: Scenario) -> list[str]:
+    """Agent ratios (per 100,000 consumers) of ``config`` more than
+    :data:`RATIO_WARNING_FACTOR` from those of ``reference`` (the baseline): such a market is
+    not the baseline's in miniature."""
+    mine, theirs = config.population.ratios(), reference.population.ratios()
+    out = []
+    for role, value in mine.items():
+        ref = theirs[role]
+        lo, hi = sorted((max(value, 1e-12), max(ref, 1e-12)))
+        if hi / lo > RATIO_WARNING_FACTOR:
+            out.append(
+                f"population: {value:.3g} {role} per 100,000 consumers, the baseline has "
+                f"{ref:.3g}: not the baseline's market at another size"
+            )
+    return out

@@ -163,13 +163,41 @@ class DayCounts:
         0.0,
         metric="merchant_profit_honest_yuan",
         unit="yuan",
-        definition="merchant_profit_yuan of honest merchants.",
+        definition="merchant_profit_accrual_yuan of honest merchants.",
     )
     merchant_profit_violator_yuan: float = counter(
         0.0,
         metric="merchant_profit_violator_yuan",
         unit="yuan",
-        definition="merchant_profit_yuan of violators.",
+        definition="merchant_profit_accrual_yuan of violators.",
+    )
+    merchant_cash_flow_yuan: float = counter(0.0)
+    """Change of all merchants' cash, less entrants' starting capital."""
+    merchant_profit_by_kind_yuan: np.ndarray = counter(np.zeros(len(MERCHANT_KINDS)))
+    """(kinds,) accrual profit per merchant kind."""
+    merchant_entries_by_kind: np.ndarray = counter(np.zeros(len(MERCHANT_KINDS), dtype=np.int64))
+    """(kinds,) entrants per merchant kind."""
+    merchant_exits_by_kind: np.ndarray = counter(np.zeros(len(MERCHANT_KINDS), dtype=np.int64))
+    """(kinds,) merchants of each kind that left (bankrupt, exited or removed)."""
+    potential_merchant_entrants: int = counter(
+        metric="merchant_potential_entrants",
+        unit="merchants",
+        definition="""Potential merchant entrants who looked at the market that day: those who
+        entered and those who stayed out (§7.17).""",
+    )
+    paid_impressions: float = counter(
+        0.0,
+        metric="traffic_paid_impressions",
+        unit="impressions",
+        definition="""Impressions delivered to paid traffic that day: for each impression, the
+        share owed to the paid log-weight, summed.""",
+    )
+    traffic_incremental_margin_yuan: float = counter(
+        0.0,
+        metric="traffic_incremental_margin_yuan",
+        unit="yuan",
+        definition="""Margin (net revenue less unit cost) of the units paid traffic added that
+        day, against the counterfactual organic share of each listing (§7.11).""",
     )
     launches: int = counter()
     """Products launched (screened) today."""

@@ -37,6 +37,7 @@ FLOW_KINDS = (
     "service_fee",  # merchant -> service provider: a run own account
     "production_cost",  # merchant -> outside: units produced
     "fixed_cost",  # merchant -> outside: overheads
+    "entry_cost",  # merchant -> outside: setting up shop on entry (sunk)
     "training_cost",  # MCN -> outside: training signed creators
     "fine",  # merchant -> platform: a governance penalty
     "governance_cost",  # platform -> outside: screening and investigations

@@ -277,13 +277,115 @@ counter_metric(DayCounts, "merchant_exits")
 @metric(
     "merchant_profit_yuan",
     "yuan",
-    """Change of all merchants' cash that day, less starting capital put in by entrants:
-    payouts received, shipping insurance and their own accounts' content income, minus
-    production, overheads, traffic, service fees and fines. Cash-based: a sale counts when it
-    is paid out, after delivery and the payment delay.""",
+    """Merchants' net cash flow that day: the change of all merchants' cash, less starting
+    capital put in by entrants: payouts received, shipping insurance and their own accounts'
+    content income, minus production, overheads, traffic, service fees, fines and costs of
+    entry. A sale counts when it is paid out, and stock bought counts as spent; for profit see
+    merchant_profit_accrual_yuan.""",
 )
 def _m_profit(m, day):
+    return day.counts.merchant_cash_flow_yuan
+
+
+@metric(
+    "merchant_profit_accrual_yuan",
+    "yuan",
+    """Merchants' accrual profit that day (§7.17): the change of what every merchant ever
+    present owns — cash, plus stock at unit cost, plus the net revenue (price less take rate
+    and commission) of its orders held in escrow — less entrants' starting capital net of
+    their sunk cost of entry. A sale counts when it is placed and a return when it is
+    refunded; making stock is not a loss, selling it costs its unit cost.""",
+)
+def _m_profit_accrual(m, day):
     return day.counts.merchant_profit_honest_yuan + day.counts.merchant_profit_violator_yuan
+
+
+LONG_LOSS_DAYS = 90
+"""Days in a row of a negative slow profit average counted as losing for long, per kind."""
+
+for _i, _kind in enumerate(MERCHANT_KINDS):
+
+    def _kind_profit(m, day, i=_i):
+        return float(day.counts.merchant_profit_by_kind_yuan[i])
+
+    def _kind_active(m, day, kind=_kind):
+        return float(sum(x.kind == kind for x in m.active_merchants()))
+
+    def _kind_entries(m, day, i=_i):
+        return float(day.counts.merchant_entries_by_kind[i])
+
+    def _kind_exits(m, day, i=_i):
+        return float(day.counts.merchant_exits_by_kind[i])
+
+    def _kind_utilisation(m, day, kind=_kind):
+        use = [x.utilisation_ema for x in m.active_merchants() if x.kind == kind]
+        return float(np.mean(use)) if use else float("nan")
+
+    metric(
+        f"merchant_profit_accrual_kind_{_kind}_yuan",
+        "yuan",
+        f"merchant_profit_accrual_yuan of merchants of kind {_kind}.",
+    )(_kind_profit)
+    metric(
+        f"merchants_active_kind_{_kind}",
+        "merchants",
+        f"Merchants of kind {_kind} in business at the end of the day.",
+        summary="last",
+    )(_kind_active)
+    metric(
+        f"merchant_entries_kind_{_kind}",
+        "merchants",
+        f"Merchants of kind {_kind} that entered that day (kind chosen by the entrant, §7.17).",
+    )(_kind_entries)
+    metric(
+        f"merchant_exits_kind_{_kind}",
+        "merchants",
+        f"Merchants of kind {_kind} that left that day: bankrupt, exited or removed.",
+    )(_kind_exits)
+
+    def _kind_losing(m, day, kind=_kind):
+        return float(
+            sum(
+                x.kind == kind and x.days_loss_making >= LONG_LOSS_DAYS
+                for x in m.active_merchants()
+            )
+        )
+
+    metric(
+        f"merchants_loss_making_90d_kind_{_kind}",
+        "merchants",
+        f"""Merchants of kind {_kind} in business at the end of the day whose slow moving
+        average of accrual profit has been negative for 90 days or more in a row.""",
+        summary="last",
+    )(_kind_losing)
+    metric(
+        f"capacity_utilisation_kind_{_kind}",
+        "share of capacity",
+        f"""Mean over the merchants of kind {_kind} in business of their moving average of
+        capacity use, units produced / capacity (above 1 in overtime, §7.4).""",
+        summary="last",
+    )(_kind_utilisation)
+
+
+LOSS_MAKING_DAYS = 30
+"""A merchant is counted as loss-making for long when its slow moving average of accrual profit
+has been negative this many days in a row."""
+
+
+@metric(
+    "merchants_loss_making_30d_share",
+    "share",
+    """Share of the merchants in business at the end of the day whose slow moving average of
+    daily accrual profit (merchants.exit.profit_slow_memory_days) has been negative for 30
+    days or more in a row. Over a run: the mean over days.""",
+    summary="mean",
+)
+def _loss_making(m, day):
+    active = m.active_merchants()
+    return _ratio(sum(x.days_loss_making >= LOSS_MAKING_DAYS for x in active), len(active))
+
+
+counter_metric(DayCounts, "potential_merchant_entrants")
 
 
 counter_metric(DayCounts, "merchant_profit_honest_yuan")
@@ -406,6 +508,66 @@ def _platform_revenue(m, day):
         - f("shipping_subsidy")
         - day.counts.program_traffic_value_yuan
     )
+
+
+@metric(
+    "traffic_spend_yuan",
+    "yuan",
+    "What merchants paid for paid traffic that day (the traffic_fee flow, at auction prices).",
+)
+def _traffic_spend(m, day):
+    return m.ledger.flow("traffic_fee")
+
+
+@metric(
+    "traffic_spend_gmv_share",
+    "share",
+    "traffic_spend_yuan / gmv_yuan that day; over a run, total spend / total GMV.",
+    summary=("traffic_spend_yuan", "gmv_yuan"),
+)
+def _traffic_share(m, day):
+    return _ratio(m.ledger.flow("traffic_fee"), day.counts.gmv_yuan.sum())
+
+
+counter_metric(DayCounts, "paid_impressions")
+
+
+counter_metric(DayCounts, "traffic_incremental_margin_yuan")
+
+
+@metric(
+    "traffic_incremental_roi",
+    "yuan per yuan",
+    """Incremental return on paid traffic: traffic_incremental_margin_yuan /
+    traffic_spend_yuan that day; over a run, the ratio of the totals.""",
+    summary=("traffic_incremental_margin_yuan", "traffic_spend_yuan"),
+)
+def _traffic_roi(m, day):
+    return _ratio(day.counts.traffic_incremental_margin_yuan, m.ledger.flow("traffic_fee"))
+
+
+@metric(
+    "auction_clearing_cpm_yuan",
+    "yuan per 1000 impressions",
+    """Mean price paid per 1000 paid impressions that day: 1000 x traffic_spend_yuan /
+    traffic_paid_impressions (the auction's clearing prices, §7.11). Over a run: weighted by
+    paid impressions.""",
+    summary="mean",
+    weight="traffic_paid_impressions",
+)
+def _clearing(m, day):
+    return _ratio(1000.0 * m.ledger.flow("traffic_fee"), day.counts.paid_impressions)
+
+
+@metric(
+    "traffic_budget_mean_yuan",
+    "yuan/day",
+    "Mean daily traffic budget of the merchants in business at the end of the day.",
+    summary="last",
+)
+def _budget(m, day):
+    active = m.active_merchants()
+    return float(np.mean([x.traffic_budget_yuan for x in active])) if active else float("nan")
 
 
 @metric(
@@ -547,6 +709,21 @@ def _belief(m, day):
 def _honest_removed_share(m, day):
     honest = sum(not x.violator for x in m.active_merchants())
     return _ratio(day.counts.honest_removed, honest)
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+@metric(
+    "warmup",
+    "flag (0 or 1)",
+    """1 on a day of the warm-up (scenario key warmup_days; its steps are negative in the time
+    series), 0 on a counted day. Whole-run summaries leave the warm-up out, so the summary is
+    0.""",
+    summary="last",
+)
+def _warmup(m, day):
+    return float(day.day < m.config.warmup_days)
 
 
 # --- collection and summaries ---------------------------------------------------------------

@@ -20,16 +20,36 @@ from sim.metrics import collect
 from sim.orders import AWAITING_PAYOUT, IN_TRANSIT, BuyerHistory, ColumnTable
 from sim.phases.content import make_content
 from sim.phases.delivery import deliver
-from sim.phases.entry_exit import EntrySignal, entry_and_exit
+from sim.phases.entry_exit import entry_and_exit
 from sim.phases.governance import govern
 from sim.phases.learning import learn
 from sim.phases.listing import honesty_terms, list_products
 from sim.phases.matching import match
 from sim.phases.purchase import purchase
-from sim.phases.record import day_counts, merchant_cash, merchant_margin, merchant_profit
+from sim.phases.record import (
+    day_counts,
+    exits_by_kind,
+    merchant_cash,
+    merchant_cash_flow,
+    merchant_equity,
+    merchant_profit,
+)
 from sim.phases.settlement import settle
 from sim.programs import Programs
 from sim.rng import Streams, run_seed
+
+
+def after_warmup(dated: list, warmup_days: int) -> list:
+    """Events or programs with their days moved past the warm-up (model days count from the
+    start of the warm-up; the scenario's from its end)."""
+    if not warmup_days:
+        return list(dated)
+    return [
+        x.model_copy(
+            update={"start_day": x.start_day + warmup_days, "end_day": x.end_day + warmup_days}
+        )
+        for x in dated
+    ]
 
 
 class MarketModel(mesa.Model):
@@ -73,8 +93,12 @@ class MarketModel(mesa.Model):
         self.history = BuyerHistory()
         self.in_transit = ColumnTable(IN_TRANSIT)
         self.awaiting_payout = ColumnTable(AWAITING_PAYOUT)
-        self.entry_signal = EntrySignal()
-        self.programs = Programs.from_config(config.programs, self.category_names)
+        self.warmup_days = config.warmup_days
+        # The scenario's calendar counts days from the end of the warm-up.
+        self.events = after_warmup(config.events, self.warmup_days)
+        self.programs = Programs.from_config(
+            after_warmup(config.programs, self.warmup_days), self.category_names
+        )
         self.metrics: dict[str, float] = {}
         self.last_day: Day | None = None
         self.phase_seconds: dict[str, float] = {}
@@ -144,8 +168,9 @@ class MarketModel(mesa.Model):
         self.ledger.start_day()
         self.programs.start_day()
         cash_before = merchant_cash(self.merchants, self.ledger)
+        equity_before = self._merchant_equity()
 
-        conditions = timed("events", conditions_on, cfg.events, day, cfg.market.regions)
+        conditions = timed("events", conditions_on, self.events, day, cfg.market.regions)
         entry_exit = timed(
             "entry_exit",
             entry_and_exit,
@@ -156,7 +181,6 @@ class MarketModel(mesa.Model):
             self.independent_creators(),
             self.mcns,
             self.follows,
-            self.entry_signal,
             streams.generator("entry_exit", day),
         )
         listing = timed(
@@ -219,6 +243,7 @@ class MarketModel(mesa.Model):
             cfg,
             purchases.orders,
             listings,
+            listing.traffic,
             content,
             matching,
             conditions,
@@ -267,13 +292,9 @@ class MarketModel(mesa.Model):
             self.mcns,
             self.platform,
             purchases.units_sold,
-            self.entry_signal,
-            merchant_margin(purchases, settlement),
-            self.ledger.flow("fixed_cost"),
-            cfg.merchants.learning.demand_memory_days,
         )
         start = time.perf_counter()
-        profit = merchant_profit(self.merchants, self.ledger, cash_before)
+        profit = merchant_profit(self.merchants, equity_before, self._merchant_equity())
         self.ledger.check(day)
         self.last_day = Day(
             day=day,
@@ -281,7 +302,16 @@ class MarketModel(mesa.Model):
             listings=listings,
             content=content,
             counts=day_counts(
-                entry_exit, matching, purchases, settlement, delivery, governance, profit, listing
+                entry_exit,
+                matching,
+                purchases,
+                settlement,
+                delivery,
+                governance,
+                profit,
+                merchant_cash_flow(self.merchants, self.ledger, cash_before),
+                exits_by_kind(self.merchants, day),
+                listing,
             ),
             governance=listing.screening + governance.counts,
             listing_impressions=matching.listing_impressions,
@@ -293,6 +323,14 @@ class MarketModel(mesa.Model):
         self.metrics = collect(self, self.last_day)
         self._add_time("record", start)
         self.day += 1
+
+    def _merchant_equity(self) -> np.ndarray:
+        return merchant_equity(self.merchants, self.ledger, self.in_transit, self.awaiting_payout)
+
+    @property
+    def calendar_day(self) -> int:
+        """The scenario's day of the day just simulated: negative during the warm-up."""
+        return self.day - 1 - self.warmup_days
 
     def _timed(self, phase: str, fn, *args):
         """Run one phase and add its wall time to :attr:`phase_seconds` (for the benchmark)."""

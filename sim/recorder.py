@@ -34,6 +34,8 @@ MERCHANT_COLUMNS = (
     "sales",
     "returns",
     "profit_yuan",
+    "profit_accrual_yuan",
+    "profit_accrual_day_yuan",
     "followers",
     "quality",
     "status",
@@ -56,10 +58,11 @@ class Recorder:
         self.follow_sample = pd.DataFrame({"consumer": [], "creator": []}, dtype="int64")
 
     def record(self, model: MarketModel) -> None:
-        step = model.day - 1  # the day that was just simulated
+        # The scenario's day just simulated: negative during the warm-up.
+        step = model.calendar_day
         self.rows.append({"step": step, **model.metrics})
         last = step == model.config.steps - 1
-        if step % self.sample_every == 0 or last:
+        if step >= 0 and (step % self.sample_every == 0 or last):
             self._snapshot(model, step)
         if last:
             self._sample_follows(model)
@@ -101,6 +104,8 @@ class Recorder:
                         m.sales_total,
                         m.returns_total,
                         m.cash_yuan - m.initial_cash_yuan,
+                        m.profit_total_yuan,
+                        m.profit_today_yuan,
                         own,
                         m.true_quality,
                         m.status,
@@ -110,14 +115,18 @@ class Recorder:
 
     # tables ------------------------------------------------------------------------------------
 
-    def wide(self) -> pd.DataFrame:
-        """One row per step, one column per metric."""
-        return pd.DataFrame(self.rows)
+    def wide(self, warmup: bool = False) -> pd.DataFrame:
+        """One row per counted step (with ``warmup``: the warm-up's steps too, negative), one
+        column per metric."""
+        wide = pd.DataFrame(self.rows)
+        if warmup or wide.empty:
+            return wide
+        return wide[wide["step"] >= 0].reset_index(drop=True)
 
     def timeseries(self) -> pd.DataFrame:
         """Tidy: columns ``step``, ``metric``, ``value``; rows ordered by step, then metric
         registration order."""
-        wide = self.wide()
+        wide = self.wide(warmup=True)
         if wide.empty:
             return pd.DataFrame(
                 {
@@ -139,6 +148,7 @@ class Recorder:
         return long
 
     def summary(self) -> dict[str, float]:
+        """Whole-run values over the counted days (the warm-up left out)."""
         return summarize(self.wide())
 
     def creators(self) -> pd.DataFrame:

@@ -8,10 +8,12 @@ The estimate adds up what a run holds, per consumer and in all:
   merchant) pair, at most one per order, twice over while new pairs are merged in; orders are
   taken as :data:`ORDERS_PER_ACTIVE_CONSUMER_DAY` a day per active consumer;
 * a day's working arrays: :data:`WORKING_BYTES_PER_CONSUMER` per consumer;
-* the agents: :data:`AGENT_BYTES` per merchant, creator (a merchant may bring its own account)
-  MCN and service provider, at the most there can be by the last day: entries grow merchants
-  and creators by at most ``1 + 3 x entry_share_per_day`` a day (the schema bounds the share,
-  see :data:`sim.config.MAX_ENTRY_SHARE_PER_DAY`), compounded over the run;
+* the agents: :data:`AGENT_BYTES` per merchant (and its own account), creator, MCN and
+  service provider, at the most there can be by the last day of the warm-up and the run:
+  potential merchant entrants arrive at ``entry_share_per_day`` x the merchants at the start
+  a day (linear growth at most), and creators' entries grow them by at most
+  ``1 + 3 x entry_share_per_day`` a day (the schema bounds the share, see
+  :data:`sim.config.MAX_ENTRY_SHARE_PER_DAY`), compounded;
 * a fixed part for the interpreter and libraries (:data:`FIXED_BYTES`).
 
 The constants were measured with ``zhongcao bench`` (see BENCHMARKS.md) and err on the high
@@ -76,15 +78,18 @@ def growth(entry_share_per_day: float, days: int) -> float:
 
 
 def max_agents(config: Scenario) -> float:
-    """The most merchants, creators, MCNs and providers a run can hold on its last day."""
+    """The most merchants (with their own accounts), creators, MCNs and providers a run can
+    hold on its last day, the warm-up included."""
     pop = config.population
-    merchants = pop.merchants * growth(config.merchants.entry_share_per_day, config.steps)
-    creators = pop.creators * growth(config.creators.entry_share_per_day, config.steps)
-    return 2 * merchants + creators + pop.mcns + pop.service_providers
+    days = config.warmup_days + config.steps
+    merchants = pop.n_merchants * (1.0 + config.merchants.entry_share_per_day * days)
+    creators = pop.n_creators * growth(config.creators.entry_share_per_day, days)
+    return 2 * merchants + creators + pop.n_mcns + pop.n_service_providers
 
 
 def estimate_memory(config: Scenario) -> MemoryEstimate:
-    n = config.population.consumers
+    pop = config.population
+    n = pop.n_consumers
     k = len(config.market.categories)
     per_consumer = 0
     for name, attr in ATTRIBUTES.items():
@@ -97,7 +102,7 @@ def estimate_memory(config: Scenario) -> MemoryEstimate:
     return MemoryEstimate(
         consumers_bytes=n * per_consumer,
         follows_bytes=n * (f * 8 + 2),
-        history_bytes=int(2 * 8 * orders * config.steps),
+        history_bytes=int(2 * 8 * orders * (config.warmup_days + config.steps)),
         working_bytes=n * WORKING_BYTES_PER_CONSUMER,
         fixed_bytes=FIXED_BYTES,
         agents_bytes=int(min(agents * AGENT_BYTES, 2**62)),
@@ -132,7 +137,7 @@ def check_fits(config: Scenario, copies: int = 1) -> MemoryEstimate:
         )
         raise ResourceError(
             f"{runs} would need about {need / gib:.1f} GiB of memory "
-            f"({config.population.consumers:,} consumers, {config.steps} days{agents}), but "
+            f"({config.population.n_consumers:,} consumers, {config.steps} days{agents}), but "
             f"only {HEADROOM:.0%} of the {have / gib:.1f} GiB available "
             f"({HEADROOM * have / gib:.1f} GiB) may be used; lower population.consumers, steps "
             "or the entry shares" + (", or use fewer --workers" if copies > 1 else "")

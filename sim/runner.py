@@ -92,11 +92,12 @@ def simulate(
     changes the speed (see :class:`~sim.model.MarketModel`)."""
     model = MarketModel(config, seed_index=seed_index, threads=threads)
     recorder = Recorder(config.output.agent_sample_every_days)
-    for step in range(config.steps):
+    days = config.warmup_days + config.steps
+    for step in range(days):
         model.step()
         recorder.record(model)
         if progress is not None:
-            progress(step + 1, config.steps)
+            progress(step + 1, days)
     return recorder
 
 
@@ -135,7 +136,8 @@ def write_run_folder(
         "seed": config.seed,
         "seed_index": seed_index,
         "steps": config.steps,
-        "consumers": config.population.consumers,
+        "warmup_days": config.warmup_days,
+        "consumers": config.population.n_consumers,
         "config_sha256": config_sha256(resolved),
         "command": list(command),
         "started_at": started_at,

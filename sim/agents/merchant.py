@@ -1,6 +1,7 @@
 """Merchants (商家): sell one product line at a time, through creators, their own account and
-search/mall; set price, commission and traffic budget; produce to a stock target; exit when
-cash runs out."""
+search/mall; set price, commission, traffic bid and budget; produce to a stock target within a
+capacity that overtime stretches and investment grows; keep accrual accounts; exit when
+expected profit stays negative or cash runs out."""
 
 from __future__ import annotations
 
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
 
 MIN_MARKUP = 1.05
 """A merchant never prices below 5% over unit cost."""
+BUDGET_BINDING_SHARE = 0.9
+"""A period's traffic spend at or above this share of its budget means the budget bound."""
+MIN_TRAFFIC_BUDGET_YUAN = 1.0
+"""A daily traffic budget below this is dropped to 0."""
 
 
 @dataclass
@@ -40,7 +45,10 @@ class PeriodStats:
     cost_yuan: float = 0.0
     """Unit cost of the units sold, plus overheads, traffic and fees paid in the period."""
     traffic_yuan: float = 0.0
-    paid_margin_yuan: float = 0.0
+    incremental_units: float = 0.0
+    """Units sold that paid traffic added, by the platform's counterfactual (§7.11)."""
+    traffic_budget_yuan: float = 0.0
+    """Sum of the daily traffic budgets of the days traffic was billed."""
 
     @property
     def profit_yuan(self) -> float:
@@ -103,6 +111,9 @@ class Merchant(mesa.Agent):
         self.capacity = capacity_units_per_day
         self.traffic_budget_yuan = traffic_budget_yuan_per_day
         self.fixed_cost_yuan = fixed_cost_yuan_per_day
+        self.base_fixed_cost_yuan = fixed_cost_yuan_per_day
+        self.entry_capacity = capacity_units_per_day
+        self.entry_cost_yuan = 0.0
         self.entry_day = day
         self.exit_day: int | None = None
         self.initial_cash_yuan = cash_yuan
@@ -121,6 +132,23 @@ class Merchant(mesa.Agent):
         self.sales_total = 0
         self.returns_total = 0
         self.revenue_total_yuan = 0.0
+        # Accrual accounts (§7.17): the day's profit and its moving averages.
+        self.profit_today_yuan = 0.0
+        self.profit_total_yuan = 0.0
+        self.profit_fast_ema = 0.0
+        self.profit_slow_ema = 0.0
+        self.days_expecting_loss = 0
+        self.days_loss_making = 0
+        self.margin_ema = 0.0
+        """Daily gross margin (net revenue less unit costs of units sold), moving average."""
+        self.margin_today = 0.0
+        # Capacity (§7.4).
+        self.produced_today = 0
+        self.overtime_units_total = 0
+        self.utilisation_ema = 0.25
+        # Paid traffic (§7.11): the bid per conversion (oCPM).
+        margin = price_yuan * (1 - commission_rate) - honest.unit_cost_yuan
+        self.cpa_bid_yuan = max(0.0, cfg.traffic.initial_bid_margin_share * margin)
 
     # ------------------------------------------------------------------------------------------
 
@@ -142,12 +170,50 @@ class Merchant(mesa.Agent):
         """Whether cash is below the credit limit (the merchant must leave)."""
         return self.cash_yuan < -self.cfg.credit_limit_yuan
 
+    def expected_profit_yuan(self) -> float:
+        """Expected daily accrual profit ``lookahead_days`` ahead: the recent level (fast
+        moving average) plus the trend the two moving averages show, extrapolated.
+
+        With time constants Tf < Ts, a profit growing by g a day lags g x T behind in an
+        average of constant T, so g = (fast - slow) / (Ts - Tf) and today's level is
+        fast + g x Tf."""
+        ex = self.cfg.exit
+        tf, ts = ex.profit_fast_memory_days, ex.profit_slow_memory_days
+        trend = (self.profit_fast_ema - self.profit_slow_ema) / max(ts - tf, 1.0)
+        return self.profit_fast_ema + trend * (tf + ex.lookahead_days)
+
+    def wants_to_exit(self) -> bool:
+        """Expected profit has stayed negative: its loss count reached ``patience_days``."""
+        return self.days_expecting_loss >= self.cfg.exit.patience_days
+
+    def book_day(self, profit_yuan: float) -> None:
+        """Phase 11: the day's accrual profit (§7.17), into the moving averages the exit
+        decision reads."""
+        ex = self.cfg.exit
+        self.profit_today_yuan = profit_yuan
+        self.profit_total_yuan += profit_yuan
+        self.profit_fast_ema = ema(self.profit_fast_ema, profit_yuan, ex.profit_fast_memory_days)
+        self.profit_slow_ema = ema(self.profit_slow_ema, profit_yuan, ex.profit_slow_memory_days)
+        # A leaky count: up a day when expected profit is negative, down a day when not, so
+        # a few lucky days do not reset a business that mostly loses.
+        if self.expected_profit_yuan() < 0:
+            self.days_expecting_loss += 1
+        else:
+            self.days_expecting_loss = max(0, self.days_expecting_loss - 1)
+        self.days_loss_making = self.days_loss_making + 1 if self.profit_slow_ema < 0 else 0
+
     def leave(self, status: str, day: int) -> None:
         """Leave the market (``bankrupt`` or ``removed``)."""
         self.status = status
         self.listing.withdraw()
         self.exit_day = day
         self.remove()
+
+    def set_up_shop(self, cost_yuan: float) -> None:
+        """Phase 2, on entry: pay the cost of entry (a sunk cost, left out of accrual profit)."""
+        self.entry_cost_yuan = cost_yuan
+        if cost_yuan > 0:
+            self.ledger.transfer(self.account, L.OUTSIDE, cost_yuan, "entry_cost")
 
     def hire(self, provider, cold_start_until: int) -> None:
         """A service provider runs the merchant's own account from now on."""
@@ -182,14 +248,26 @@ class Merchant(mesa.Agent):
 
     def produce(self, capacity_multiplier: float = 1.0) -> None:
         """Produce towards ``stock_cover_days`` of expected demand, within capacity (times
-        ``capacity_multiplier``, below 1 in a shocked region); pay costs."""
+        ``capacity_multiplier``, below 1 in a shocked region), then in overtime (加班加点) up to
+        ``overtime_share`` more at a premium on the unit cost; pay costs."""
         cover = self.cfg.learning.stock_cover_days
+        cap = self.cfg.capacity
         target = cover * max(self.demand_ema, 1.0)
-        units = int(min(self.capacity * capacity_multiplier, max(0.0, target - self.stock)))
+        wanted = max(0.0, target - self.stock)
+        capacity = self.capacity * capacity_multiplier
+        regular = int(min(capacity, wanted))
+        overtime = int(min(capacity * cap.overtime_share, wanted - regular))
+        units = regular + overtime
         if units > 0:
             cost = units * self.unit_cost_yuan
             self.ledger.transfer(self.account, L.OUTSIDE, cost, "production_cost")
             self.stock += units
+        if overtime > 0:
+            premium = overtime * self.unit_cost_yuan * cap.overtime_cost_premium
+            self.ledger.transfer(self.account, L.OUTSIDE, premium, "production_cost")
+            self.period.cost_yuan += premium
+            self.overtime_units_total += overtime
+        self.produced_today = units
         self.ledger.transfer(self.account, L.OUTSIDE, self.fixed_cost_yuan, "fixed_cost")
         self.period.cost_yuan += self.fixed_cost_yuan
 
@@ -197,6 +275,14 @@ class Merchant(mesa.Agent):
         """Pay ``amount_yuan`` from the merchant's account (a fee, a fine), booked as a cost."""
         self.ledger.transfer(self.account, target_account, amount_yuan, kind)
         self.record_cost(amount_yuan, traffic=traffic)
+
+    def pay_traffic(self, bill_yuan: float, incremental_units: float) -> None:
+        """Phase 7: the day's traffic bill (within the budget) and the units the platform
+        reports paid traffic added."""
+        if bill_yuan > 0:
+            self.pay(L.PLATFORM, bill_yuan, "traffic_fee", traffic=True)
+            self.period.traffic_budget_yuan += self.traffic_budget_yuan
+        self.period.incremental_units += incremental_units
 
     # phase 6-7: sales -------------------------------------------------------------------------
 
@@ -211,8 +297,7 @@ class Merchant(mesa.Agent):
         p.paid_units += paid_units
         p.revenue_yuan += net_revenue
         p.cost_yuan += units * self.unit_cost_yuan
-        if units:
-            p.paid_margin_yuan += paid_units * (net_revenue / units - self.unit_cost_yuan)
+        self.margin_today += net_revenue - units * self.unit_cost_yuan
         self.stock -= units
         self.sales_total += units
         self.revenue_total_yuan += units * self.price_yuan
@@ -221,6 +306,7 @@ class Merchant(mesa.Agent):
     def record_returns(self, units: int, net_revenue_lost_yuan: float) -> None:
         """Delivered units that came back: their revenue is refunded (the goods are lost)."""
         self.period.revenue_yuan -= net_revenue_lost_yuan
+        self.margin_today -= net_revenue_lost_yuan
         self.period.returned_units += units
         self.returns_total += units
 
@@ -232,18 +318,28 @@ class Merchant(mesa.Agent):
     # phase 10: learning -----------------------------------------------------------------------
 
     def review(self) -> None:
-        """Adapt price, commission and traffic budget from the period's profit.
+        """Every day: fold the day's demand, gross margin and capacity use into their moving
+        averages. Every review period: adapt price, commission, traffic bid and budget, and
+        capacity.
 
         * price: up after stock-outs (demand beyond stock); otherwise hill-climb on profit —
           keep the last direction if profit rose, reverse it if profit fell.
         * commission: hill-climb on profit likewise, within [0.01, commission_rate_max].
-        * traffic: grow the budget when paid sales earned more margin than they cost, shrink it
-          when not.
+        * traffic (§7.11): from the incremental return on the period's spend.
+        * capacity (§7.4): invest when capacity use stays beyond capacity, shrink when idle.
         """
         learning = self.cfg.learning
         # Every day, with or without demand, feeds the moving average production follows.
         self.demand_ema = ema(self.demand_ema, self.demand_today, learning.demand_memory_days)
         self.demand_today = 0
+        self.margin_ema = ema(self.margin_ema, self.margin_today, learning.demand_memory_days)
+        self.margin_today = 0.0
+        self.utilisation_ema = ema(
+            self.utilisation_ema,
+            self.produced_today / max(self.capacity, 1e-9),
+            self.cfg.capacity.utilisation_memory_days,
+        )
+        self.produced_today = 0
         self.period.days += 1
         if self.period.days < learning.review_interval_days:
             return
@@ -267,12 +363,65 @@ class Merchant(mesa.Agent):
                 cmax,
             )
         )
+        self._review_traffic(p, profit)
+        self._review_capacity()
+        self.last_profit = profit
+        self.period = PeriodStats()
+
+    def unit_margin_yuan(self, p: PeriodStats) -> float:
+        """Net revenue per unit sold in the period (after take rate, commission and returns)
+        less the unit cost; before any sale, the list price less commission and unit cost."""
+        if p.units_sold > 0:
+            return p.revenue_yuan / p.units_sold - self.unit_cost_yuan
+        return self.price_yuan * (1 - self.commission_rate) - self.unit_cost_yuan
+
+    def incremental_roi(self, p: PeriodStats) -> float:
+        """Margin of the units paid traffic added, per yuan of traffic spent (§7.11)."""
+        return p.incremental_units * self.unit_margin_yuan(p) / p.traffic_yuan
+
+    def _review_traffic(self, p: PeriodStats, profit: float) -> None:
+        """oCPM bidding (§7.11): raise the bid per conversion (to win more auctions) or the
+        budget (when it bound) while the incremental return beats the target; lower both when
+        traffic does not pay for itself. The bid never exceeds the unit margin, and the budget
+        never exceeds ``budget_margin_cap`` of the recent daily gross margin."""
+        t = self.cfg.traffic
+        step = self.cfg.learning.traffic_step
+        margin = max(self.unit_margin_yuan(p), 0.0)
         if p.traffic_yuan > 0:
-            roi = p.paid_margin_yuan / p.traffic_yuan
-            factor = 1 + learning.traffic_step if roi > 1.0 else 1 - learning.traffic_step
-            self.traffic_budget_yuan = max(0.0, self.traffic_budget_yuan * factor)
+            roi = self.incremental_roi(p)
+            binding = p.traffic_yuan >= BUDGET_BINDING_SHARE * p.traffic_budget_yuan
+            if roi >= t.target_roi:
+                if binding:
+                    self.traffic_budget_yuan *= 1 + step
+                else:
+                    self.cpa_bid_yuan *= 1 + t.bid_step
+            elif roi < 1.0:
+                self.traffic_budget_yuan *= 1 - step
+                self.cpa_bid_yuan *= 1 - t.bid_step
         elif self.traffic_budget_yuan == 0 and profit > 0:
             # Try a little traffic again once the business is profitable.
             self.traffic_budget_yuan = 0.02 * profit / max(p.days, 1)
-        self.last_profit = profit
-        self.period = PeriodStats()
+        self.cpa_bid_yuan = min(self.cpa_bid_yuan, margin)
+        if self.cpa_bid_yuan <= 0 and margin > 0:
+            self.cpa_bid_yuan = t.initial_bid_margin_share * margin
+        cap = t.budget_margin_cap * max(self.margin_ema, 0.0)
+        self.traffic_budget_yuan = min(self.traffic_budget_yuan, cap)
+        if self.traffic_budget_yuan < MIN_TRAFFIC_BUDGET_YUAN:
+            self.traffic_budget_yuan = 0.0
+
+    def _review_capacity(self) -> None:
+        """Invest (capacity up by ``step``) when capacity use has stayed at or beyond
+        ``invest_utilisation`` (overtime) and the business earns; shrink when use stays below
+        ``idle_utilisation``, to no less than ``min_share`` of the capacity at entry. The
+        share ``overhead_share`` of the overheads follows capacity."""
+        c = self.cfg.capacity
+        if self.utilisation_ema >= c.invest_utilisation and self.profit_slow_ema > 0:
+            self.capacity *= 1 + c.step
+        elif self.utilisation_ema < c.idle_utilisation:
+            self.capacity = max(c.min_share * self.entry_capacity, self.capacity * (1 - c.step))
+        else:
+            return
+        relative = self.capacity / self.entry_capacity
+        self.fixed_cost_yuan = self.base_fixed_cost_yuan * (
+            1 - c.overhead_share + c.overhead_share * relative
+        )

@@ -4,6 +4,7 @@ decided by :func:`sim.governance.enforce` and applied by the governance phase.""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import mesa
@@ -12,6 +13,7 @@ import numpy as np
 from sim import ledger as L
 from sim.arrays import ema, ensure_size
 from sim.governance import GovernanceRules, excess_rate_se, screening_intercepts
+from sim.kernels.auction import clear
 
 if TYPE_CHECKING:
     from sim.agents.merchant import Merchant
@@ -23,6 +25,24 @@ MIN_ORGANIC_IMPRESSIONS = 100.0
 """Organic impressions per day assumed for a listing too new to have a record."""
 MAX_PAID_FACTOR = 20.0
 """Paid traffic multiplies a listing's ranking weight by at most this factor."""
+IMPRESSION_MEMORY_DAYS = 7.0
+"""Time constant of the platform's moving averages of impressions (listings, categories)."""
+
+
+@dataclass(frozen=True)
+class TrafficSale:
+    """The day's auction of paid traffic, per live listing (L,)."""
+
+    ecpm_yuan: np.ndarray
+    """Bid per 1000 impressions: bid per conversion x predicted conversion rate x 1000."""
+    won: np.ndarray
+    """Impressions won."""
+    price_cpm_yuan: np.ndarray
+    """Price per 1000 impressions (second price); 0 for listings that won nothing."""
+    paid_boost: np.ndarray
+    """float32 log-weight the won impressions buy in the ranking: log(1 + won / organic)."""
+
+
 PRIOR_QUALITY = 0.5
 """The platform's prior mean for a new shop's quality, before any review."""
 
@@ -72,6 +92,10 @@ class Platform(mesa.Agent):
         self.reviews_bad = np.zeros(0)
         self.merchant_category = np.zeros(0, dtype=np.int64)
         """Each merchant's category (for the category norms)."""
+        self.impressions_ema = np.zeros(0)
+        self.k = len(category_names)
+        self.category_impressions = np.zeros(len(category_names))
+        """Moving average of each category's daily impressions: the auction's supply."""
 
     def ensure_merchants(self, n: int) -> None:
         strength = self.cfg.quality_prior_strength
@@ -88,6 +112,7 @@ class Platform(mesa.Agent):
         self.merchant_category = ensure_size(self.merchant_category, n).astype(np.int64)
         self.popularity = ensure_size(self.popularity, n)
         self.organic_impressions = ensure_size(self.organic_impressions, n)
+        self.impressions_ema = ensure_size(self.impressions_ema, n)
 
     def register(self, merchant: Merchant) -> None:
         """A merchant joins: its arrays, its category, its deposit."""
@@ -100,29 +125,72 @@ class Platform(mesa.Agent):
     def take_rate_for(self, merchant: Merchant) -> float:
         return float(self.take_rates[merchant.category])
 
-    def paid_boost(self, merchant: Merchant) -> float:
-        """Log-weight bought with today's traffic budget, paced like an ad platform's: the
-        weight factor f = 1 + (budget / CPM x 1000) / organic, where organic is the listing's
-        recent impressions without paid traffic (at least ``MIN_ORGANIC_IMPRESSIONS``), so
-        the budget buys about budget / CPM x 1000 extra impressions whatever the size of the
-        market; f is capped at ``MAX_PAID_FACTOR``. No budget, or no cash, no boost."""
-        budget = merchant.traffic_budget_yuan
-        if budget <= 0 or merchant.cash_yuan <= 0:
-            return 0.0
-        bought = budget / self.cfg.traffic.cpm_yuan * 1000.0
-        organic = max(self.organic_impressions[merchant.idx], MIN_ORGANIC_IMPRESSIONS)
-        return float(np.log(min(1.0 + bought / organic, MAX_PAID_FACTOR)))
+    def predicted_conversion(self, merchant_idx: np.ndarray) -> np.ndarray:
+        """Each listing's predicted conversion rate (units per impression) for oCPM: its
+        recent units sold over its recent impressions, shrunk towards the market-wide rate
+        with the weight of ``conversion_prior_impressions`` impressions."""
+        units, imps = self.popularity[merchant_idx], self.impressions_ema[merchant_idx]
+        total = imps.sum()
+        market = units.sum() / total if total > 0 else 0.0
+        prior = self.cfg.traffic.conversion_prior_impressions
+        return (units + prior * market) / (imps + prior)
+
+    def sell_traffic(self, merchants: list[Merchant], category: np.ndarray) -> TrafficSale:
+        """Phase 3: the auction of the day's paid impressions among the live listings
+        (``merchants``, their ``category``): per category, ``ad_load_share`` of its recent
+        daily impressions, cleared by generalised second price (:func:`sim.kernels.auction.
+        clear`) and paced to budgets. A merchant without cash or budget does not bid. The
+        impressions won become a ranking log-weight, ``log(1 + won / organic)`` with organic
+        the listing's recent impressions without paid traffic (at least
+        ``MIN_ORGANIC_IMPRESSIONS``), capped at ``log(MAX_PAID_FACTOR)``."""
+        t = self.cfg.traffic
+        idx = np.array([m.idx for m in merchants], dtype=np.int64)
+        budget = np.array(
+            [m.traffic_budget_yuan if m.cash_yuan > 0 else 0.0 for m in merchants],
+            dtype=np.float64,
+        )
+        cpa = np.array([m.cpa_bid_yuan for m in merchants], dtype=np.float64)
+        ecpm = cpa * self.predicted_conversion(idx) * 1000.0 if idx.size else np.zeros(0)
+        supply = t.ad_load_share * self.category_impressions
+        result = clear(category, ecpm, budget, supply, t.reserve_cpm_yuan)
+        organic = np.maximum(self.organic_impressions[idx], MIN_ORGANIC_IMPRESSIONS)
+        factor = np.minimum(1.0 + result.won / organic, MAX_PAID_FACTOR)
+        return TrafficSale(
+            ecpm_yuan=ecpm,
+            won=result.won,
+            price_cpm_yuan=result.price_cpm_yuan,
+            paid_boost=np.log(factor).astype(np.float32),
+        )
 
     def observe_impressions(
-        self, merchants: np.ndarray, impressions: np.ndarray, paid: np.ndarray
+        self,
+        merchants: np.ndarray,
+        impressions: np.ndarray,
+        paid: np.ndarray,
+        category: np.ndarray,
     ) -> None:
-        """Phase 7: each listing's impressions today less those its paid traffic bought, into
-        the merchants' moving average of organic impressions (one-week memory)."""
+        """Phase 7: each listing's impressions today, and those less the ones its paid
+        traffic bought, into the merchants' moving averages (one-week memory); each
+        category's impressions into its moving average (the auction's supply; the first
+        day's value when there is no record yet)."""
         today = np.zeros_like(self.organic_impressions)
         today[merchants] = np.maximum(impressions - paid, 0.0)
         listed = np.zeros(self.organic_impressions.size, dtype=bool)
         listed[merchants] = True
-        self.organic_impressions[listed] = ema(self.organic_impressions[listed], today[listed], 7.0)
+        m = IMPRESSION_MEMORY_DAYS
+        self.organic_impressions[listed] = ema(self.organic_impressions[listed], today[listed], m)
+        total = np.zeros_like(self.impressions_ema)
+        total[merchants] = impressions
+        self.impressions_ema[listed] = ema(self.impressions_ema[listed], total[listed], m)
+        by_category = np.bincount(
+            category,
+            weights=impressions.astype(np.float64),
+            minlength=self.category_impressions.size,
+        )
+        fresh = self.category_impressions == 0
+        self.category_impressions = np.where(
+            fresh, by_category, ema(self.category_impressions, by_category, m)
+        )
 
     def boost(self, merchant: Merchant, day: int) -> float:
         """Cold-start boost for a service provider's new client."""
@@ -130,17 +198,24 @@ class Platform(mesa.Agent):
             return self.cold_start_boost
         return 0.0
 
-    def charge_traffic(self, merchants: list[Merchant], paid_impressions: np.ndarray) -> None:
-        """Bill merchants for the impressions their paid boost bought, at CPM, up to budget.
+    def charge_traffic(
+        self,
+        merchants: list[Merchant],
+        paid_impressions: np.ndarray,
+        price_cpm_yuan: np.ndarray,
+        incremental_units: np.ndarray,
+    ) -> None:
+        """Phase 7: bill merchants for the paid impressions delivered, at their auction
+        price, up to their budget; report to each the units its paid traffic added.
 
         merchants (k,); paid_impressions (k,): for each impression of the listing, the share
-        owed to the boost, 1 - exp(-paid log-weight), summed.
-        """
-        cpm = self.cfg.traffic.cpm_yuan
-        for merchant, n in zip(merchants, paid_impressions, strict=True):
-            bill = min(merchant.traffic_budget_yuan, n * cpm / 1000.0)
-            if bill > 0:
-                merchant.pay(L.PLATFORM, bill, "traffic_fee", traffic=True)
+        owed to the paid log-weight, 1 - exp(-paid log-weight), summed; price_cpm_yuan (k,);
+        incremental_units (k,) (see :func:`incremental_share`)."""
+        for merchant, n, price, extra in zip(
+            merchants, paid_impressions, price_cpm_yuan, incremental_units, strict=True
+        ):
+            bill = min(merchant.traffic_budget_yuan, n * price / 1000.0)
+            merchant.pay_traffic(float(bill), float(extra))
 
     # quality estimate -------------------------------------------------------------------------
 
@@ -298,3 +373,24 @@ class Platform(mesa.Agent):
         total = float(recovered.sum())
         self.ledger.transfer(L.DEPOSITS, L.PLATFORM, total, "guarantee_recovery")
         return paid, total
+
+
+def incremental_share(
+    impressions: np.ndarray, paid: np.ndarray, category: np.ndarray, k: int
+) -> np.ndarray:
+    """Share of each listing's sales that its paid traffic added, against the counterfactual
+    organic share (§7.11). Per listing (L,): impressions today, the paid part of them, and the
+    category (in [0, k)).
+
+    In a softmax a listing with share ``s`` of its category's impressions, whose weight paid
+    traffic multiplied by ``f``, would have had the share ``s0 = s / (s + f (1 - s))``
+    without it, the others' weights unchanged; ``f = 1 / (1 - paid share)``. The added share
+    of its impressions, and (at an unchanged conversion rate) of its sales, is
+    ``1 - s0 / s = 1 - 1 / (s + f (1 - s))``: the paid share for a small listing, less for a
+    listing that would have been seen anyway, with diminishing returns as ``f`` grows."""
+    imps = impressions.astype(np.float64)
+    total = np.bincount(category, weights=imps, minlength=k)[category]
+    s = np.divide(imps, total, out=np.zeros_like(imps), where=total > 0)
+    paid_share = np.divide(paid, imps, out=np.zeros_like(imps), where=imps > 0)
+    f = 1.0 / np.maximum(1.0 - np.minimum(paid_share, 1.0 - 1e-9), 1e-9)
+    return np.where(imps > 0, 1.0 - 1.0 / (s + f * (1.0 - s)), 0.0)

@@ -28,13 +28,15 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 @dataclass(frozen=True)
 class Scale:
     """How big a case's runs are: the ``scenario`` (under scenarios/) at ``consumers`` for
-    ``days``, ``seeds`` runs per arm."""
+    ``days`` counted days after ``warmup_days`` (None: the scenario's own), ``seeds`` runs
+    per arm. The other roles follow the consumers at the scenario's ratios."""
 
     seeds: int
     consumers: int
     days: int
     scenario: str = "baseline.yaml"
     workers: int = 1
+    warmup_days: int | None = None
     many_merchants: Scale | None = None
     """The scale for cases that need many merchants (event studies); None: this one."""
 
@@ -50,11 +52,13 @@ QUICK = Scale(
     consumers=3_000,
     days=90,
     scenario="tiny.yaml",
-    many_merchants=Scale(seeds=1, consumers=20_000, days=50),
+    many_merchants=Scale(seeds=2, consumers=20_000, days=60, warmup_days=30),
 )
-"""The small versions (run by the test suite): the tiny market, and the baseline's 600
-merchants for 50 days where a case needs many merchants."""
-FULL = Scale(seeds=3, consumers=30_000, days=240)
+"""The small versions (run by the test suite): the tiny market; and where a case needs many
+merchants (event studies, merchants' accounts), the baseline at 20,000 consumers (120
+merchants, about the smallest market whose merchants are not a handful) for 60 days after a
+30-day warm-up."""
+FULL = Scale(seeds=3, consumers=30_000, days=365)
 
 
 @dataclass(frozen=True)
@@ -103,12 +107,15 @@ def _one_run(args: tuple[str, tuple[str, ...], int]) -> pd.DataFrame:
 
 
 def overrides_at(scale: Scale, *overrides: str) -> tuple[str, ...]:
-    return (f"population.consumers={scale.consumers}", f"steps={scale.days}", *overrides)
+    sized = [f"population.consumers={scale.consumers}", f"steps={scale.days}"]
+    if scale.warmup_days is not None:
+        sized.append(f"warmup_days={scale.warmup_days}")
+    return (*sized, *overrides)
 
 
 def arm(scale: Scale, *overrides: str) -> list[pd.DataFrame]:
-    """The per-day metrics (one wide table per seed) of the scale's scenario with
-    ``overrides`` (applied after the scale's consumers and days)."""
+    """The per-day metrics of the counted days (one wide table per seed) of the scale's
+    scenario with ``overrides`` (applied after the scale's consumers, days and warm-up)."""
     sized = overrides_at(scale, *overrides)
     tasks = [(scale.scenario, sized, i) for i in range(scale.seeds)]
     if scale.workers > 1:

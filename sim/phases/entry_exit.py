@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.arrays import ema
 from sim.config import ENTRY_RATIO_CAP
+from sim.vocabulary import MERCHANT_KINDS
 
 if TYPE_CHECKING:
     from sim.agents.creator import Creator
@@ -19,23 +19,6 @@ if TYPE_CHECKING:
     from sim.build import AgentFactory
     from sim.config import Scenario
     from sim.network import FollowGraph
-
-
-@dataclass
-class EntrySignal:
-    """How well incumbents do, as entrants see it: moving averages of merchants' daily gross
-    margin and overheads (updated in the learning phase)."""
-
-    merchant_margin_ema: float = 0.0
-    merchant_overhead_ema: float = 0.0
-
-    def observe(self, margin_yuan: float, overhead_yuan: float, memory_days: float) -> None:
-        self.merchant_margin_ema = ema(self.merchant_margin_ema, margin_yuan, memory_days)
-        self.merchant_overhead_ema = ema(self.merchant_overhead_ema, overhead_yuan, memory_days)
-
-    @property
-    def margin_ratio(self) -> float:
-        return self.merchant_margin_ema / max(self.merchant_overhead_ema, 1e-9)
 
 
 @dataclass(frozen=True)
@@ -51,6 +34,10 @@ class EntryExit:
     violator_exits: int
     creator_entries: int
     creator_exits: int
+    merchant_entries_by_kind: np.ndarray
+    """(kinds,) entrants per merchant kind, in the order of MERCHANT_KINDS."""
+    potential_entrants: int
+    """Potential entrants who looked at the market today (entrants and those who stayed out)."""
 
 
 def retire_merchant(merchant: Merchant, status: str, day: int, platform: Platform) -> Exits:
@@ -73,6 +60,65 @@ def retire_creator(creator: Creator, day: int) -> None:
     creator.leave(day)
 
 
+def entry_returns(
+    config: Scenario, merchants: list[Merchant], day: int, category_names: list[str]
+) -> dict[str, np.ndarray]:
+    """What entering each category of each kind returns on the entry cost, as potential
+    entrants see it (§7.17): per kind, (number of its categories,)
+
+        r = (profit x horizon_days - cost) / cost,    cost = max(cost_days x overheads, 1 yuan)
+
+    with ``profit`` the mean slow moving average of daily accrual profit of the incumbents of
+    that kind and category at least ``min_age_days`` old (all of them if none is; those of
+    the kind in any category if the category has none; 0 if the kind has none)."""
+    m_cfg = config.merchants
+    entry = m_cfg.entry
+    out = {}
+    for kind, kc in m_cfg.kinds.items():
+        ours = [m for m in merchants if m.active and m.kind == kind]
+        old = [m for m in ours if day - m.entry_day >= entry.min_age_days]
+        pool = old or ours
+        kind_mean = float(np.mean([m.profit_slow_ema for m in pool])) if pool else 0.0
+        cost = max(entry.cost_days * kc.fixed_cost_yuan_per_day, 1.0)
+        r = []
+        for name in kc.categories:
+            c = category_names.index(name)
+            cell = [m for m in old if m.category == c] or [m for m in ours if m.category == c]
+            profit = float(np.mean([m.profit_slow_ema for m in cell])) if cell else kind_mean
+            r.append((profit * entry.horizon_days - cost) / cost)
+        out[kind] = np.array(r)
+    return out
+
+
+def choose_entries(
+    config: Scenario,
+    returns: dict[str, np.ndarray],
+    n_potential: int,
+    category_names: list[str],
+    rng: np.random.Generator,
+) -> list[tuple[str, int]]:
+    """Each potential entrant is of a kind drawn by ``merchants.kinds.<kind>.share`` and
+    enters one of its kind's categories, or stays out, by a logit (§7.17):
+
+        P(category c) = w_c / (1 + sum_c' w_c'),   w_c = exp(r_c / noise) / (categories of the kind)
+
+    (staying out has weight 1: with every return 0, half the potential entrants enter).
+    Returns the (kind, category index) of each entrant, in order."""
+    m_cfg = config.merchants
+    kinds = list(m_cfg.kinds)
+    shares = np.array([m_cfg.kinds[k].share for k in kinds])
+    chosen = []
+    for _ in range(n_potential):
+        kind = kinds[int(rng.choice(len(kinds), p=shares / shares.sum()))]
+        r = returns[kind]
+        w = np.exp(np.minimum(r / m_cfg.entry.noise, 50.0)) / r.size
+        p = np.r_[w, 1.0] / (w.sum() + 1.0)
+        pick = int(rng.choice(p.size, p=p))
+        if pick < r.size:
+            chosen.append((kind, category_names.index(m_cfg.kinds[kind].categories[pick])))
+    return chosen
+
+
 def entry_and_exit(
     day: int,
     config: Scenario,
@@ -81,22 +127,29 @@ def entry_and_exit(
     independent: list[Creator],
     mcns: list[Mcn],
     follows: FollowGraph,
-    signal: EntrySignal,
     rng: np.random.Generator,
 ) -> EntryExit:
-    """Exits first (merchants below their credit limit; independent creators out of
+    """Exits first (merchants below their credit limit, bankrupt; merchants whose expected
+    profit has stayed negative for their patience, exited; independent creators out of
     patience), then entries (from day 1), then MCN contracts.
 
-    New merchants and creators arrive at Poisson rates that follow how well the incumbents
-    do: incumbents x entry share x clip(earnings ratio / 2, 0, 3), where the ratio is
-    merchants' gross margin over overheads, or creators' mean income over their reservation
-    wage."""
+    Potential merchant entrants arrive in Poisson numbers, ``entry_share_per_day`` x the
+    merchants at the start, and each chooses a kind and category or stays out by the profits
+    incumbents earn (:func:`choose_entries`). New creators arrive at a Poisson rate that
+    follows how well incumbents do: incumbents x entry share x clip(income ratio / 2, 0,
+    ENTRY_RATIO_CAP),
+    the ratio being creators' mean income over their reservation wage."""
     merchant_exits = violator_exits = 0
     for merchant in merchants:
         if merchant.insolvent():
-            exit_ = retire_merchant(merchant, "bankrupt", day, factory.platform)
-            merchant_exits += exit_.merchants
-            violator_exits += exit_.violators
+            status = "bankrupt"
+        elif merchant.wants_to_exit():
+            status = "exited"
+        else:
+            continue
+        exit_ = retire_merchant(merchant, status, day, factory.platform)
+        merchant_exits += exit_.merchants
+        violator_exits += exit_.violators
     creator_exits = 0
     staying = []
     for creator in independent:
@@ -105,13 +158,11 @@ def entry_and_exit(
             creator_exits += 1
         else:
             staying.append(creator)
-    n_merchants = n_creators = 0
+    n_potential = n_creators = 0
+    by_kind = np.zeros(len(MERCHANT_KINDS), dtype=np.int64)
     if day > 0:
-        incumbents = max(sum(m.active for m in merchants), 1)
-        n_merchants = rng.poisson(
-            incumbents
-            * config.merchants.entry_share_per_day
-            * np.clip(signal.margin_ratio / 2, 0, ENTRY_RATIO_CAP)
+        n_potential = int(
+            rng.poisson(config.merchants.entry_share_per_day * config.population.n_merchants)
         )
         income_ratio = (
             float(np.mean([c.income_ema_yuan / max(c.reservation_yuan, 1.0) for c in staying]))
@@ -123,16 +174,23 @@ def entry_and_exit(
             * config.creators.entry_share_per_day
             * np.clip(income_ratio / 2, 0, ENTRY_RATIO_CAP)
         )
-        for _ in range(n_merchants):
-            factory.new_merchant(day, initial=False)
+        names = factory.category_names
+        returns = entry_returns(config, merchants, day, names) if n_potential else {}
+        for kind, category in choose_entries(config, returns, n_potential, names, rng):
+            merchant = factory.new_merchant(day, initial=False, kind=kind, category=category)
+            cost = config.merchants.entry.cost_days * merchant.base_fixed_cost_yuan
+            merchant.set_up_shop(cost)
+            by_kind[MERCHANT_KINDS.index(kind)] += 1
         for _ in range(n_creators):
             staying.append(factory.new_creator(day))
     for mcn in mcns:
         mcn.manage_roster(rng, day, staying, follows.followers)
     return EntryExit(
-        merchant_entries=int(n_merchants),
+        merchant_entries=int(by_kind.sum()),
         merchant_exits=merchant_exits,
         violator_exits=violator_exits,
         creator_entries=int(n_creators),
         creator_exits=creator_exits,
+        merchant_entries_by_kind=by_kind,
+        potential_entrants=n_potential,
     )

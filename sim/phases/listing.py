@@ -20,7 +20,7 @@ from sim.vocabulary import MERCHANT_KINDS
 if TYPE_CHECKING:
     from sim.agents.mcn import ServiceProvider
     from sim.agents.merchant import Merchant
-    from sim.agents.platform import Platform
+    from sim.agents.platform import Platform, TrafficSale
     from sim.config import Scenario
     from sim.events import DayConditions
     from sim.programs import Programs
@@ -39,6 +39,8 @@ class ListingDay:
     the orders delivered today: payment delay, shipping insurance)."""
     screening: GovernanceCounts
     """Listings screened and intercepted."""
+    traffic: TrafficSale
+    """The day's auction of paid traffic, per listing."""
     launches: int
     """Products launched (screened) today."""
     cheating_launches: int
@@ -172,6 +174,8 @@ def list_products(
     idx = np.array([m.idx for m in live], dtype=np.int64)
     merchant_to_listing = np.full(n_merchants_ever, -1, dtype=np.int64)
     merchant_to_listing[idx] = np.arange(idx.size)
+    category = np.array([m.category for m in live], dtype=np.int64)
+    traffic = platform.sell_traffic(live, category)
     take_rate = np.array([platform.take_rate_for(m) for m in live], dtype=np.float64)
     free = np.array([_commission_free(programs, p) for p in recovery], dtype=bool)
     waived = np.where(free, take_rate, 0.0)
@@ -182,7 +186,7 @@ def list_products(
     prior = config.consumers.purchase.quality_prior
     listings = Listings(
         merchant=idx,
-        category=np.array([m.category for m in live], dtype=np.int64),
+        category=category,
         price_yuan=np.array([m.price_yuan for m in live], dtype=np.float64),
         claimed_quality=claimed,
         true_quality=np.array([m.true_quality for m in live], dtype=np.float32),
@@ -196,7 +200,7 @@ def list_products(
             np.array([m.commission_rate for m in live]), 1.0 - take_rate
         ).astype(np.float32),
         take_rate=take_rate.astype(np.float32),
-        paid_boost=np.array([platform.paid_boost(m) for m in live], dtype=np.float32),
+        paid_boost=traffic.paid_boost,
         boost=(np.array([platform.boost(m, day) for m in live]) + program_boost).astype(np.float32),
         stock=np.array([m.stock for m in live], dtype=np.int64),
         region=np.array([m.region for m in live], dtype=np.int64),
@@ -216,7 +220,14 @@ def list_products(
         intercepted=intercepted, false_positives=false_positives, screened=screened
     )
     return ListingDay(
-        listings, merchant_program, screening, launches, cheating, entrant, cheating_entrant
+        listings,
+        merchant_program,
+        screening,
+        traffic,
+        launches,
+        cheating,
+        entrant,
+        cheating_entrant,
     )
 
 

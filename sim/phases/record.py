@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.day import DayCounts
+from sim.vocabulary import MERCHANT_KINDS
 
 if TYPE_CHECKING:
     from sim.agents.merchant import Merchant
     from sim.ledger import Ledger
+    from sim.orders import ColumnTable
     from sim.phases.delivery import Delivery
     from sim.phases.entry_exit import EntryExit
     from sim.phases.governance import GovernanceDay
@@ -26,6 +28,51 @@ if TYPE_CHECKING:
 class MerchantProfit:
     honest_yuan: float
     violator_yuan: float
+    by_kind_yuan: np.ndarray
+    """(kinds,) accrual profit per merchant kind, in the order of MERCHANT_KINDS."""
+    per_merchant_yuan: np.ndarray
+    """(M,) each merchant's accrual profit today, by idx."""
+
+
+def merchant_equity(
+    merchants: list[Merchant],
+    ledger: Ledger,
+    in_transit: ColumnTable,
+    awaiting_payout: ColumnTable,
+) -> np.ndarray:
+    """What every merchant ever present owns, by idx (§7.17): cash, plus stock valued at unit
+    cost, plus receivables: the net revenue ``price x (1 - take rate - commission rate)`` of
+    its orders in escrow (in transit or awaiting payout), which it will be paid unless they
+    are returned."""
+    n = len(merchants)
+    accounts = np.array([m.account for m in merchants], dtype=np.int64)
+    equity = ledger.balances[accounts].copy()
+    equity += np.array([m.stock * m.unit_cost_yuan for m in merchants], dtype=np.float64)
+    for table in (in_transit, awaiting_payout):
+        if len(table):
+            net = table["price_yuan"] * (1 - table["take_rate"] - table["commission_rate"])
+            equity += np.bincount(table["merchant"], weights=net, minlength=n)[:n]
+    return equity
+
+
+def merchant_profit(merchants: list[Merchant], equity_before: np.ndarray, equity: np.ndarray):
+    """Merchants' accrual profit today: the change of what they own since ``equity_before``
+    (taken at the start of the day); an entrant's starts from its starting capital less its
+    sunk cost of entry. Each merchant in business books its own."""
+    n_before = equity_before.size
+    start = np.array([m.initial_cash_yuan - m.entry_cost_yuan for m in merchants[n_before:]])
+    profit = equity - np.r_[equity_before, start]
+    violator = np.array([m.violator for m in merchants], dtype=bool)
+    kind = np.array([MERCHANT_KINDS.index(m.kind) for m in merchants], dtype=np.int64)
+    for m in merchants:
+        if m.active:
+            m.book_day(float(profit[m.idx]))
+    return MerchantProfit(
+        float(profit[~violator].sum()),
+        float(profit[violator].sum()),
+        np.bincount(kind, weights=profit, minlength=len(MERCHANT_KINDS)),
+        profit,
+    )
 
 
 def merchant_cash(merchants: list[Merchant], ledger: Ledger) -> np.ndarray:
@@ -34,17 +81,23 @@ def merchant_cash(merchants: list[Merchant], ledger: Ledger) -> np.ndarray:
     return ledger.balances[accounts].copy()
 
 
-def merchant_profit(
-    merchants: list[Merchant], ledger: Ledger, cash_before: np.ndarray
-) -> MerchantProfit:
-    """Merchants' profit today: change of cash since ``cash_before`` (taken at the start of
-    the day), less the starting capital entrants brought."""
-    n_before = cash_before.size
+def merchant_cash_flow(merchants: list[Merchant], ledger: Ledger, cash_before: np.ndarray) -> float:
+    """Change of all merchants' cash since ``cash_before``, less entrants' starting capital."""
     cash = merchant_cash(merchants, ledger)
-    profit = cash - np.r_[cash_before, np.zeros(cash.size - n_before)]
-    profit[n_before:] -= [m.initial_cash_yuan for m in merchants[n_before:]]
-    violator = np.array([m.violator for m in merchants], dtype=bool)
-    return MerchantProfit(float(profit[~violator].sum()), float(profit[violator].sum()))
+    return float(
+        cash.sum()
+        - cash_before.sum()
+        - sum(m.initial_cash_yuan for m in merchants[cash_before.size :])
+    )
+
+
+def exits_by_kind(merchants: list[Merchant], day: int) -> np.ndarray:
+    """(kinds,) merchants of each kind that left today."""
+    out = np.zeros(len(MERCHANT_KINDS), dtype=np.int64)
+    for m in merchants:
+        if m.exit_day == day:
+            out[MERCHANT_KINDS.index(m.kind)] += 1
+    return out
 
 
 def day_counts(
@@ -55,6 +108,8 @@ def day_counts(
     delivery: Delivery,
     governance: GovernanceDay,
     profit: MerchantProfit,
+    cash_flow_yuan: float,
+    exits_by_kind: np.ndarray,
     listing: ListingDay,
 ) -> DayCounts:
     return DayCounts(
@@ -86,6 +141,13 @@ def day_counts(
         follows_lost=delivery.follows_lost,
         merchant_profit_honest_yuan=profit.honest_yuan,
         merchant_profit_violator_yuan=profit.violator_yuan,
+        merchant_cash_flow_yuan=cash_flow_yuan,
+        merchant_profit_by_kind_yuan=profit.by_kind_yuan,
+        merchant_entries_by_kind=entry_exit.merchant_entries_by_kind,
+        merchant_exits_by_kind=exits_by_kind,
+        potential_merchant_entrants=entry_exit.potential_entrants,
+        paid_impressions=settlement.paid_impressions,
+        traffic_incremental_margin_yuan=settlement.incremental_margin_yuan,
         merchant_margin_yuan=merchant_margin(purchases, settlement),
         program_traffic_value_yuan=settlement.program_traffic_value_yuan,
         launches=listing.launches,

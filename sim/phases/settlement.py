@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim import ledger as L
+from sim.agents.platform import incremental_share
 from sim.vocabulary import CHANNELS, MERCHANT_KINDS
 
 if TYPE_CHECKING:
     from sim.agents.creator import Creator
     from sim.agents.merchant import Merchant
-    from sim.agents.platform import Platform
+    from sim.agents.platform import Platform, TrafficSale
     from sim.catalog import Content, Listings
     from sim.config import Scenario
     from sim.events import DayConditions
@@ -44,6 +45,10 @@ class Settlement:
     """The traffic programs gave today, valued at CPM."""
     traffic_fee_yuan: float
     """What merchants paid for traffic today."""
+    paid_impressions: float
+    """Impressions delivered to paid traffic today (sums of paid shares)."""
+    incremental_margin_yuan: float
+    """Margin of the units paid traffic added today (counterfactual organic share, §7.11)."""
     follows_gained: int
     """Follows after viewing."""
 
@@ -53,6 +58,7 @@ def settle(
     config: Scenario,
     orders: dict[str, np.ndarray],
     listings: Listings,
+    traffic: TrafficSale,
     content: Content,
     matching: Matching,
     conditions: DayConditions,
@@ -105,13 +111,34 @@ def settle(
         waived_take_rate=listings.waived_take_rate[j],
     )
 
-    # Traffic fees: the paid part of each listing's impressions, at CPM, within budget.
+    # Traffic fees: the paid part of each listing's impressions, at its auction price, within
+    # budget; each buyer learns the units its traffic added.
     platform.observe_impressions(
-        listings.merchant, matching.listing_impressions, matching.bought_paid
+        listings.merchant, matching.listing_impressions, matching.bought_paid, listings.category
     )
     billed = np.flatnonzero(matching.bought_paid > 0)
+    sold = np.bincount(j, minlength=listings.n).astype(np.float64)
+    added = sold * incremental_share(
+        matching.listing_impressions, matching.bought_paid, listings.category, platform.k
+    )
     platform.charge_traffic(
-        [merchants[int(m)] for m in listings.merchant[billed]], matching.bought_paid[billed]
+        [merchants[int(m)] for m in listings.merchant[billed]],
+        matching.bought_paid[billed],
+        traffic.price_cpm_yuan[billed],
+        added[billed],
+    )
+    net_unit = np.divide(
+        np.bincount(
+            j,
+            weights=price * (1 - orders["take_rate"] - orders["commission_rate"]),
+            minlength=listings.n,
+        ),
+        sold,
+        out=np.zeros(listings.n),
+        where=sold > 0,
+    )
+    incremental_margin = float(
+        (added[billed] * (net_unit[billed] - listings.unit_cost_yuan[billed])).sum()
     )
     # Traffic given by programs, valued at CPM, is charged to their budgets.
     cpm = config.platform.traffic.cpm_yuan / 1000.0
@@ -141,6 +168,8 @@ def settle(
         true_quality_gmv_yuan=true_quality_gmv,
         program_traffic_value_yuan=program_traffic_value,
         traffic_fee_yuan=traffic_fee,
+        paid_impressions=float(matching.bought_paid.sum()),
+        incremental_margin_yuan=incremental_margin,
         follows_gained=_follow_after_viewing(
             matching.follow_events, follows, config.consumers.initial_creator_trust
         ),

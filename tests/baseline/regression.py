@@ -33,7 +33,12 @@ CASES: dict[str, tuple[str, tuple[str, ...]]] = {
     "tiny": ("tiny.yaml", ()),
     "baseline_20k_60d": (
         "baseline.yaml",
-        ("population.consumers=20000", "steps=60", "output.agent_sample_every_days=10"),
+        (
+            "population.consumers=20000",
+            "steps=60",
+            "warmup_days=30",
+            "output.agent_sample_every_days=10",
+        ),
     ),
 }
 """Case name -> (scenario file under scenarios/, --set overrides). Seeds are the scenarios'."""

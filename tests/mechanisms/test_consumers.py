@@ -195,9 +195,16 @@ def test_satisfied_buyers_follow_the_creator_who_sold_to_them():
     assert always.total("follows_gained") > 1.5 * never.total("follows_gained")
 
 
-LOYALTY = ("steps=15", "consumers.need_prob_per_day=0.6", "consumers.results_per_need=1")
+LOYALTY = (
+    "steps=30",
+    "consumers.need_prob_per_day=0.6",
+    "consumers.results_per_need=1",
+    "platform.traffic.ad_load_share=0",
+)
 """Needs are where a remembered merchant comes first, so they are made common; a need shows
-one result, so a remembered listing takes the place of a ranked one."""
+one result, so a remembered listing takes the place of a ranked one. No paid traffic: the
+auction's winners would concentrate the shelf on a few listings for every buyer, loyal or
+not."""
 
 
 def test_remembered_merchants_raise_repurchase_and_lower_new_customer_share():

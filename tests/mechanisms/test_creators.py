@@ -189,7 +189,7 @@ def test_income_below_the_reservation_wage_makes_creators_quit():
     demanding = run(*quick, *reservation(100_000))
     assert content.total("creator_exits") == 0
     initial = [c for c in demanding.model.creators if c.independent and c.entry_day == 0]
-    assert len(initial) == demanding.model.config.population.creators
+    assert len(initial) == demanding.model.config.population.n_creators
     assert not any(c.active for c in initial)
     assert demanding.total("creator_exits") >= len(initial)
 

@@ -117,12 +117,17 @@ def test_violators_have_low_true_quality_and_claim_high_quality():
 # --------------------------------------------------------------------------------------------
 
 
-def reviewed(direction: float, last_profit: float | None, **period):
+def reviewed(
+    direction: float, last_profit: float | None, margin_ema: float | None = None, **period
+):
     """A merchant of a freshly built market after one strategy review of a period with the
-    given statistics, heading in ``direction`` (price and commission) since its last review.
-    Returns the merchant before and after, as (price, commission, traffic budget) pairs."""
+    given statistics, heading in ``direction`` (price and commission) since its last review
+    (with ``margin_ema`` as its recent daily gross margin, else one that leaves its budget
+    uncapped). Returns the merchant before and after, as (price, commission, traffic budget)
+    pairs."""
     model = market()
     m = model.merchants[0]
+    m.margin_ema = 1e9 if margin_ema is None else margin_ema
     m.price_direction = m.commission_direction = direction
     m.last_profit = last_profit
     interval = model.config.merchants.learning.review_interval_days
@@ -153,14 +158,33 @@ def test_price_and_commission_hill_climbing_reverses_when_profit_falls():
     assert commission_down < commission < commission_up
 
 
-def test_traffic_budget_grows_when_paid_sales_earn_more_than_they_cost():
-    """The traffic budget grows after a period whose paid sales earned more margin than the
-    traffic cost, and shrinks after one where they earned less."""
-    spend = dict(revenue_yuan=1000.0, traffic_yuan=100.0)
-    (_, _, budget), (_, _, budget_paid_off) = reviewed(1.0, None, paid_margin_yuan=300.0, **spend)
-    _, (_, _, budget_lost) = reviewed(1.0, None, paid_margin_yuan=50.0, **spend)
+def test_traffic_budget_grows_when_incremental_sales_pay_and_shrinks_when_not():
+    """With a binding budget, the budget grows after a period whose incremental sales earned
+    more margin than the traffic cost (beyond the target return) and shrinks after one where
+    they earned less; it never exceeds its cap, a share of the recent daily gross margin."""
+    # 100 units sold at 10 yuan of net revenue over a unit cost the merchant's own.
+    model = market()
+    m = model.merchants[0]
+    unit_cost = m.unit_cost_yuan
+    sales = dict(units_sold=100, revenue_yuan=100 * (unit_cost + 10.0))
+    spend = dict(traffic_yuan=100.0, traffic_budget_yuan=100.0, **sales)
+    rich = 1e9  # a gross margin so high the cap does not bind
+
+    def budget_after(incremental_units: float, margin_ema: float = rich) -> tuple[float, float]:
+        before, after = reviewed(
+            1.0, None, incremental_units=incremental_units, margin_ema=margin_ema, **spend
+        )
+        return before[2], after[2]
+
+    budget, paid_off = budget_after(30.0)  # 300 yuan of margin for 100 of traffic
+    _, lost = budget_after(5.0)  # 50 yuan of margin for 100 of traffic
+    share = model.config.merchants.traffic.budget_margin_cap
+    margin = paid_off / (2 * share)  # a recent margin whose cap is half the grown budget
+    _, capped = budget_after(30.0, margin_ema=margin)
     assert budget > 0
-    assert budget_lost < budget < budget_paid_off
+    assert lost < budget < paid_off
+    cap = share * margin
+    assert capped <= cap < paid_off
 
 
 # --------------------------------------------------------------------------------------------

@@ -144,24 +144,24 @@ def test_raising_a_categorys_take_rate_raises_take_commission_from_it():
     assert dearer.total("platform_revenue_yuan") > base.total("platform_revenue_yuan")
 
 
-TRAFFIC = "steps=5"
+TRAFFIC = "steps=8"
 
 
-def test_paid_ranking_sells_traffic_and_a_higher_cpm_bills_more():
-    """Without paid ranking no traffic fee is charged; with it merchants pay traffic fees; a
-    higher weight on paid traffic and a higher price per 1000 impressions both bill more."""
+def test_paid_traffic_is_sold_by_auction_within_its_supply_and_reserve():
+    """Without paid ranking no traffic fee is charged; with it merchants pay for traffic; a
+    larger ad load sells more paid impressions and bills more; a reserve above every bid sells
+    nothing; and no merchant's bill of a day exceeds its budget."""
     unpaid = run(
         TRAFFIC, "platform.recommender.paid_weight=0", "platform.shelf_ranking.paid_weight=0"
     )
     base = run(TRAFFIC)
-    weightier = run(
-        TRAFFIC, "platform.recommender.paid_weight=3", "platform.shelf_ranking.paid_weight=3"
-    )
-    dearer = run(TRAFFIC, "platform.traffic.cpm_yuan=100")
+    heavier = run(TRAFFIC, "platform.traffic.ad_load_share=0.4")
+    reserved = run(TRAFFIC, "platform.traffic.reserve_cpm_yuan=100000")
     assert unpaid.total("flow_traffic_fee") == 0
     assert base.total("flow_traffic_fee") > 0
-    assert weightier.total("flow_traffic_fee") > base.total("flow_traffic_fee")
-    assert dearer.total("flow_traffic_fee") > base.total("flow_traffic_fee")
+    assert heavier.total("traffic_paid_impressions") > base.total("traffic_paid_impressions")
+    assert heavier.total("flow_traffic_fee") > base.total("flow_traffic_fee")
+    assert reserved.total("flow_traffic_fee") == 0
 
 
 # --------------------------------------------------------------------------------------------

@@ -39,6 +39,12 @@ RATIO_DENOMINATOR = {
     "gmv_weighted_true_quality": "gmv_yuan",
     "mean_quality_belief": "impressions",
     "honest_removed_share": "honest_merchants_active",
+    "traffic_spend_gmv_share": "gmv_yuan",
+    "traffic_incremental_roi": "traffic_spend_yuan",
+    "auction_clearing_cpm_yuan": "traffic_paid_impressions",
+    "merchants_loss_making_30d_share": "merchants_active",
+    "traffic_budget_mean_yuan": "merchants_active",
+    **{f"capacity_utilisation_kind_{k}": f"merchants_active_kind_{k}" for k in MERCHANT_KINDS},
 }
 """Metrics documented as NaN on a day whose denominator (another metric) is zero."""
 

@@ -166,7 +166,9 @@ GOV = "platform.governance."
 
 
 def step_once(*overrides: str) -> MarketModel:
-    model = MarketModel(tiny_config("population.consumers=300", *overrides), seed=5)
+    model = MarketModel(
+        tiny_config("population.consumers=300", "population.merchants=30", *overrides), seed=5
+    )
     model.step()
     return model
 

@@ -176,6 +176,20 @@ def settle(
     )
 
 
+def split_payment(
+    price_yuan: np.ndarray, take_rate: np.ndarray, commission_rate: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A kept order's price split into the platform's take, the creator's commission and the
+    merchant's rest, in float64 with the rest taken last. The commission never exceeds what
+    the take leaves (rates stored as float32 can round above ``1 - take_rate``), so no part is
+    negative and the parts add up to the price. All (m,)."""
+    p = np.asarray(price_yuan, dtype=np.float64)
+    take = p * np.asarray(take_rate, dtype=np.float64)
+    left = p - take
+    commission = np.minimum(p * np.asarray(commission_rate, dtype=np.float64), left)
+    return take, commission, left - commission
+
+
 def _pay_out_due(
     day: int,
     awaiting_payout: ColumnTable,
@@ -189,9 +203,7 @@ def _pay_out_due(
     if not due["price_yuan"].size:
         return
     p = due["price_yuan"]
-    take = p * due["take_rate"]
-    commission = p * due["commission_rate"]
-    rest = p - take - commission
+    take, commission, rest = split_payment(p, due["take_rate"], due["commission_rate"])
     ledger.transfer(L.ESCROW, L.PLATFORM, float(take.sum()), "take_commission")
     has_creator = due["creator"] >= 0
     creator_ids = due["creator"][has_creator]

@@ -462,3 +462,31 @@ def test_the_refusal_names_the_headroom(monkeypatch, tmp_path):
     result = invoke(monkeypatch, "run", TINY, "--out", tmp_path)
     assert result.exit_code == 2
     assert "85%" in result.stderr
+
+
+def test_commissions_at_their_cap_pay_out_without_a_negative_transfer(monkeypatch, tmp_path):
+    """Defect 1: with every commission at its cap (1 - take rate, stored as float32) the run
+    pays orders out (payouts start after delivery and the payment delay) and completes. At a
+    take rate of 0.07 the float32 rates add up to more than 1 for most prices."""
+    result = invoke(
+        monkeypatch,
+        "run",
+        TINY,
+        "--steps",
+        "12",
+        "--consumers",
+        "1500",
+        "--no-plot",
+        "--set",
+        "merchants.commission_rate_max=1",
+        "--set",
+        "merchants.commission_rate_mean=1",
+        "--set",
+        "platform.take_rate=0.07",
+        "--set",
+        "platform.take_rate_by_category={}",
+        "--out",
+        tmp_path,
+    )
+    assert result.exit_code == 0, result.output
+    assert (last_line(result) / "run.json").is_file()

@@ -25,11 +25,14 @@ from sim.phases.governance import govern
 from sim.phases.learning import learn
 from sim.phases.listing import honesty_terms, list_products
 from sim.phases.matching import match
+from sim.phases.population import renew_population
 from sim.phases.purchase import purchase
 from sim.phases.record import day_counts, merchant_cash, merchant_margin, merchant_profit
 from sim.phases.settlement import settle
 from sim.programs import Programs
+from sim.recommenders import interest_exponent
 from sim.rng import Streams, run_seed
+from sim.vocabulary import FEED, LIVE
 
 
 class MarketModel(mesa.Model):
@@ -119,7 +122,9 @@ class MarketModel(mesa.Model):
 
         1. events: the calendar sets the day's conditions (festivals, logistics shocks);
         2. entry and exit: bankrupt merchants and unpaid creators leave, new ones arrive while
-           the market pays; MCNs drop, scout and sign creators;
+           the market pays; MCNs drop, scout and sign creators; consumers arrive (more when
+           yesterday's content reached more people), some leave quietly and some come back,
+           interests drift and memories of merchants fade;
         3. listing: merchants list products (the platform screens new listings and intercepts
            some), produce to a stock target and pay overheads and service fees; programs pick
            whom they serve;
@@ -159,6 +164,17 @@ class MarketModel(mesa.Model):
             self.entry_signal,
             streams.generator("entry_exit", day),
         )
+        yesterday = self.last_day.counts.impressions if self.last_day is not None else None
+        population_day = timed(
+            "entry_exit",
+            renew_population,
+            cfg,
+            self.population,
+            self.follows,
+            int(yesterday[FEED] + yesterday[LIVE]) if yesterday is not None else 0,
+            interest_exponent(cfg),
+            streams.generator("population", day),
+        )
         listing = timed(
             "listing",
             list_products,
@@ -183,6 +199,7 @@ class MarketModel(mesa.Model):
             listings,
             self.programs,
             self.k,
+            self.follows.followers,
             streams.generator("content", day),
         )
         matching = timed(
@@ -211,6 +228,8 @@ class MarketModel(mesa.Model):
             self.population,
             self.history,
             streams.generator("ration", day),
+            day,
+            cfg.consumers.new_customer_window_days,
         )
         settlement = timed(
             "settlement",
@@ -281,7 +300,15 @@ class MarketModel(mesa.Model):
             listings=listings,
             content=content,
             counts=day_counts(
-                entry_exit, matching, purchases, settlement, delivery, governance, profit, listing
+                entry_exit,
+                matching,
+                purchases,
+                settlement,
+                delivery,
+                governance,
+                profit,
+                listing,
+                population_day,
             ),
             governance=listing.screening + governance.counts,
             listing_impressions=matching.listing_impressions,

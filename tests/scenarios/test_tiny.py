@@ -39,6 +39,23 @@ RATIO_DENOMINATOR = {
     "gmv_weighted_true_quality": "gmv_yuan",
     "mean_quality_belief": "impressions",
     "honest_removed_share": "honest_merchants_active",
+    **{f"new_customer_share_{ch}": f"orders_{ch}" for ch in CHANNELS},
+    "mean_session_gmv_yuan": "live_sessions",
+    "live_gmv_own_account_share": "gmv_live_yuan",
+    "creator_top1pct_gmv_share": "creator_lifetime_gmv_yuan",
+    **{
+        f"{name}{who}": f"creator_lifetime_income_yuan{who}"
+        for who in ("", "_survivors")
+        for name in ("creator_lifetime_income_gini", "creator_top1pct_lifetime_income_share")
+    },
+    **{
+        f"{name}{who}": f"{size}{who}"
+        for who in ("", "_survivors")
+        for name, size in (
+            ("creator_lifetime_income_tail_index", "creator_lifetime_income_tail_size"),
+            ("follower_tail_index", "follower_tail_size"),
+        )
+    },
 }
 """Metrics documented as NaN on a day whose denominator (another metric) is zero."""
 

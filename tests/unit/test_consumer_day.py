@@ -158,6 +158,7 @@ def _stored_dtypes() -> dict[str, np.dtype]:
     dtypes |= {
         "index": np.dtype(np.int64),
         "favorite_listing": np.dtype(np.int64),
+        "disappointing_listing": np.dtype(np.int64),
         "follow_creator": graph.creator.dtype,
         "follow_trust": graph.trust.dtype,
         "follow_count": graph.count.dtype,

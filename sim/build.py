@@ -22,7 +22,7 @@ from sim.agents.platform import Platform
 from sim.honesty import Option
 from sim.ledger import Ledger
 from sim.network import FollowGraph, build_follow_graph
-from sim.population import Population, build_population
+from sim.population import Population, build_population, consumer_rows
 from sim.recommenders import interest_exponent
 from sim.vocabulary import INDEPENDENT_CREATOR_KINDS, OWN_ACCOUNT_KIND
 
@@ -181,6 +181,7 @@ class AgentFactory:
             kind=kind,
             niche=niche,
             skill=skill,
+            talent=1.0 + float(rng.pareto(self.config.creators.talent_pareto_alpha)),
             videos_per_day=kc.videos_per_day,
             lives_per_week=kc.lives_per_week,
             reservation_yuan_per_day=kc.reservation_yuan_per_day,
@@ -200,11 +201,15 @@ class AgentFactory:
         niche = np.zeros(self.k)
         cats = [self.category_names.index(c) for c in kc.niche]
         niche[cats] = rng.dirichlet(np.ones(len(cats)))
+        skill = float(np.clip(rng.normal(kc.skill_mean, kc.skill_sd), 0.05, 1.0))
+        # Talent: a heavy-tailed draw (1 + Lomax); followers and income grow from it.
+        talent = 1.0 + float(rng.pareto(cfg.talent_pareto_alpha))
         return self._creator(
             day,
             kind=kind,
             niche=niche,
-            skill=float(np.clip(rng.normal(kc.skill_mean, kc.skill_sd), 0.05, 1.0)),
+            skill=skill,
+            talent=talent,
             videos_per_day=kc.videos_per_day,
             lives_per_week=kc.lives_per_week,
             reservation_yuan_per_day=kc.reservation_yuan_per_day,
@@ -247,8 +252,12 @@ def build_market(factory: AgentFactory) -> Market:
     accounts) and creators, the MCNs and service providers, and the follow graph."""
     config, streams = factory.config, factory.streams
     platform = factory.new_platform()
+    # Rows for arrivals are allocated up front (dormant): the arrays keep their size for the
+    # whole run, so views of them stay valid and the memory estimate holds.
+    n_present = config.population.n_consumers
+    n_rows = consumer_rows(config)
     population = build_population(
-        config, config.population.n_consumers, streams, interest_exponent(config)
+        config, n_rows, streams, interest_exponent(config), n_present=n_present
     )
     for _ in range(config.population.n_merchants):
         factory.new_merchant(0, initial=True)
@@ -263,13 +272,14 @@ def build_market(factory: AgentFactory) -> Market:
         [kinds[c.kind].popularity_weight for c in factory.creators]
     ) * streams.generator("follows.popularity").lognormal(0.0, 1.0, len(factory.creators))
     follows = build_follow_graph(
-        population.interest,
+        population.interest[:n_present],
         np.array([c.main_category for c in factory.creators], dtype=np.int64),
         weights,
         config.consumers.initial_follows_mean,
         config.consumers.max_follows,
         config.consumers.initial_creator_trust,
         streams,
+        n_rows=n_rows,
     )
     follows.ensure_creators(len(factory.creators))
     factory.follows = follows

@@ -72,6 +72,8 @@ class Content:
     appeal: np.ndarray  # (I,) float32 in [0, 1]
     program: np.ndarray  # (I,) int64 newcomer program boosting the item's creator, or -1
     program_boost: np.ndarray  # (I,) float64 its boost (log-weight)
+    log_followers: np.ndarray  # (I,) float64 log(1 + creator's followers / mean active creator's)
+    log_talent: np.ndarray  # (I,) float64 log of the creator's talent (>= 0)
     creator_start: np.ndarray  # (C,) int64
     creator_count: np.ndarray  # (C,) int64
 
@@ -89,6 +91,8 @@ class Content:
         n_creators: int,
         program: np.ndarray | None = None,
         program_boost: np.ndarray | None = None,
+        log_followers: np.ndarray | None = None,
+        log_talent: np.ndarray | None = None,
     ) -> Content:
         order = np.argsort(creator, kind="stable")
         creator = creator[order]
@@ -98,6 +102,10 @@ class Content:
             program = np.full(creator.size, -1, dtype=np.int64)
         if program_boost is None:
             program_boost = np.zeros(creator.size)
+        if log_followers is None:
+            log_followers = np.zeros(creator.size)
+        if log_talent is None:
+            log_talent = np.zeros(creator.size)
         return cls(
             creator=creator,
             listing=listing[order],
@@ -105,6 +113,8 @@ class Content:
             appeal=appeal[order],
             program=program[order],
             program_boost=program_boost[order],
+            log_followers=np.asarray(log_followers, dtype=np.float64)[order],
+            log_talent=np.asarray(log_talent, dtype=np.float64)[order],
             creator_start=start,
             creator_count=count,
         )

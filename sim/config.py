@@ -114,6 +114,13 @@ class PopulationConfig(Strict):
         ge=1,
         le=1_000_000,
     )
+    arrival_room_share: float = _f(
+        "Rows reserved for consumers who arrive during the run, as a share of the consumers at "
+        "the start (allocated up front, dormant until they arrive; arrivals stop when they "
+        "are used up).",
+        ge=0,
+        le=10,
+    )
     merchants: int | None = _f(
         "Number of merchants at the start; null: from the ratio.", ge=1, le=1_000_000
     )
@@ -372,6 +379,43 @@ class ConsumersConfig(Strict):
     follow_after_view_prob: Prob = _f(
         "Chance per content impression, times the content's appeal, that the viewer follows the "
         "creator."
+    )
+    arrival_share_per_day: float = _f(
+        "New consumers arriving per day, as a share of the consumers on the platform, before "
+        "word of mouth.",
+        ge=0,
+        le=0.1,
+    )
+    arrivals_per_1000_impressions: float = _f(
+        "New consumers drawn in per 1000 feed and live impressions of the day before: content "
+        "that is shared beyond the platform's audience (word of mouth).",
+        ge=0,
+        le=100,
+    )
+    churn_prob_per_day: Prob = _f(
+        "Chance per day that a consumer on the platform stops using it (quietly, apart from "
+        "leaving after a disappointing order)."
+    )
+    return_prob_per_day: Prob = _f("Chance per day that a consumer who left comes back.")
+    interest_drift_prob_per_day: Prob = _f(
+        "Chance per day that a consumer's interests move halfway towards a fresh draw from "
+        "the population's distribution."
+    )
+    interest_gain_after_purchase: Prob = _f(
+        "Share of the gap to 1 by which a satisfied order raises the buyer's interest in its "
+        "category (latent interest woken), before renormalising."
+    )
+    merchant_memory_days: float = _f(
+        "Mean days a consumer remembers a favourite merchant before forgetting it (each day "
+        "the memory fades with chance 1 / this).",
+        gt=0,
+        le=100_000,
+    )
+    new_customer_window_days: int = _f(
+        "An order is from a new customer when its buyer placed no order with that merchant "
+        "in the last this many days (the buyer history forgets older orders).",
+        ge=1,
+        le=100_000,
     )
     purchase: PurchaseConfig
     experience: ExperienceConfig
@@ -691,6 +735,17 @@ class CreatorsConfig(Strict):
         ge=1,
         le=3650,
     )
+    talent_pareto_alpha: float = _f(
+        "Tail index of creators' talent: talent = 1 + Lomax(alpha), a heavy-tailed draw (mean "
+        "alpha / (alpha - 1)); the recommender reads it as how engaging the creator's content "
+        "is (watch time), not as a number of followers.",
+        gt=1,
+        le=100,
+    )
+    commission_keep_prior: Prob = _f(
+        "Share of a sale's commission a creator expects to keep (not returned) before any "
+        "delivery, used to book commissions earned but not yet paid."
+    )
     entry_share_per_day: float = _f(
         "Expected new independent creators per day, as a share of the active ones, when "
         "creators earn twice their reservation wage on average (scaled by that ratio / 2, up to "
@@ -806,6 +861,18 @@ class InterestQualityRecommender(Strict):
         le=100,
     )
     boost_weight: float = _f("Multiplier of program and cold-start boosts.", ge=0, le=100)
+    follower_weight: float = _f(
+        "Preferential attachment: log-weight per unit of log(1 + the creator's followers over "
+        "the mean active creator's) for the creator's videos and live appearances (1: reach "
+        "proportional to 1 + relative followers).",
+        ge=0,
+        le=10,
+    )
+    talent_weight: float = _f(
+        "Log-weight per unit of log(creator talent) (1: reach proportional to talent).",
+        ge=0,
+        le=10,
+    )
 
 
 RecommenderConfig = Annotated[

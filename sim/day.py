@@ -247,6 +247,60 @@ class DayCounts:
     """Merchants' sales net of take rate and commission, less unit costs and traffic fees."""
     program_traffic_value_yuan: float = counter(0.0)
     """The traffic programs gave today, valued at CPM."""
+    new_customer_orders_by_channel: np.ndarray = counter(np.zeros(N_CHANNELS, dtype=np.int64))
+    """(5,) orders from new customers per channel."""
+    consumers_arrived: int = counter(
+        metric="consumers_arrived",
+        unit="consumers",
+        definition="""Consumers who joined the platform that day for the first time: a base
+        share of those on it plus word of mouth from the previous day's feed and live
+        impressions (consumers.arrival_share_per_day, consumers.arrivals_per_1000_impressions).""",
+    )
+    consumers_returned: int = counter(
+        metric="consumers_returned",
+        unit="consumers",
+        definition="Consumers who had left the platform and came back that day.",
+    )
+    consumers_churned: int = counter(
+        metric="consumers_churned",
+        unit="consumers",
+        definition="""Consumers who stopped using the platform that day without a disappointing
+        order (consumers.churn_prob_per_day); consumers_left counts those who left after one.""",
+    )
+    live_sessions: int = counter(
+        metric="live_sessions",
+        unit="sessions",
+        definition="""Live sessions that day: creators (merchants' own accounts included) who
+        went live, one session each, presenting every offer they carry.""",
+    )
+    live_gmv_own_yuan: float = counter(
+        0.0,
+        metric="live_gmv_own_account_yuan",
+        unit="yuan",
+        definition="Live-room GMV of merchants' own accounts (自播) on their own goods.",
+    )
+    live_gmv_creator_yuan: float = counter(
+        0.0,
+        metric="live_gmv_creator_yuan",
+        unit="yuan",
+        definition="Live-room GMV through independent creators (达人带货).",
+    )
+    max_session_gmv_yuan: float = counter(
+        0.0,
+        metric="max_session_gmv_yuan",
+        unit="yuan",
+        definition="""GMV of the day's best-selling live session (live-room orders through one
+        creator that day). Over a run: the record session (the maximum over days).""",
+        summary="max",
+    )
+    max_session_capacity_days: float = counter(
+        0.0,
+        metric="max_session_capacity_days",
+        unit="days",
+        definition="""Most units of one merchant's product sold in one live session that day,
+        in days of that merchant's daily capacity. Over a run: the maximum over days.""",
+        summary="max",
+    )
 
 
 @dataclass(frozen=True)

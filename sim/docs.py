@@ -21,9 +21,12 @@ def _summary_rule(metric) -> str:
         return f"sum({num}) / sum({den})"
     if metric.weight is not None:
         return f"mean weighted by {metric.weight}"
-    return {"sum": "sum over days", "last": "value on the last day", "mean": "mean over days"}[
-        metric.summary
-    ]
+    return {
+        "sum": "sum over days",
+        "last": "value on the last day",
+        "mean": "mean over days",
+        "max": "maximum over days",
+    }[metric.summary]
 
 
 def metrics_markdown() -> str:

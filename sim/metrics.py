@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sim.day import Day, DayCounts, GovernanceCounts, declared_metrics
-from sim.vocabulary import CHANNELS, GOVERNANCE_ACTIONS, MERCHANT_KINDS
+from sim.vocabulary import CHANNELS, GOVERNANCE_ACTIONS, LIVE, MERCHANT_KINDS
 
 Model = Any
 """The market model (:class:`sim.model.MarketModel`); typed loosely so that this module does
@@ -33,7 +33,7 @@ class Metric:
     unit: str
     definition: str
     summary: str | tuple[str, str]
-    """"sum", "last", "mean", or (numerator metric, denominator metric) for a ratio of sums;
+    """"sum", "last", "mean", "max", or (numerator metric, denominator metric) for a ratio of sums;
     a ratio metric is summarised as sum(numerator) / sum(denominator)."""
     compute: Callable[[Model, Day], float]
     """(model after the day, the day's record) -> the day's value."""
@@ -98,6 +98,45 @@ def top_share(values: np.ndarray, share: float) -> float:
         return float("nan")
     k = max(1, int(np.ceil(round(share * x.size, 9))))  # 0.07 x 100 is 7, not 8
     return float(x[:k].sum() / x.sum())
+
+
+def fit_power_law_tail(
+    values: np.ndarray,
+    min_tail: int = 20,
+    max_candidates: int | None = None,
+    discrete: bool = True,
+) -> tuple[float, float, int]:
+    """Tail exponent of a discrete heavy tail, P(X >= x) ~ x^-(alpha - 1) for x >= xmin.
+
+    Clauset, Shalizi & Newman (2009): for each candidate xmin the maximum-likelihood alpha
+    (discrete approximation ``1 + n / sum(log(x / (xmin - 0.5)))``), keeping the xmin whose
+    fitted tail is closest to the data in Kolmogorov-Smirnov distance. Candidates are the
+    distinct values between the median and the point that leaves ``min_tail`` values.
+    ``max_candidates`` keeps that many candidates evenly spaced in rank (all by default).
+    ``discrete=False`` fits a continuous quantity (money) with the continuous estimator
+    ``1 + n / sum(log(x / xmin))`` over the positive values, whatever their unit.
+    Returns (alpha, xmin, tail size); NaN alpha when there are too few positive values.
+    """
+    x = np.sort(np.asarray(values, dtype=np.float64))
+    x = x[x >= 1] if discrete else x[x > 0]
+    if x.size < min_tail:
+        return float("nan"), float("nan"), 0
+    candidates = np.unique(x[x.size // 2 : x.size - min_tail + 1])
+    if max_candidates is not None and candidates.size > max_candidates:
+        candidates = candidates[np.linspace(0, candidates.size - 1, max_candidates).astype(int)]
+    best = (np.inf, float("nan"), float("nan"), 0)
+    for xmin in candidates:
+        tail = x[x >= xmin]
+        log_sum = np.sum(np.log(tail / (xmin - 0.5 if discrete else xmin)))
+        if log_sum <= 0:
+            continue
+        alpha = 1.0 + tail.size / log_sum
+        empirical = np.arange(tail.size) / tail.size
+        model = 1.0 - (tail / xmin) ** (1.0 - alpha)
+        distance = float(np.max(np.abs(empirical - model)))
+        if distance < best[0]:
+            best = (distance, float(alpha), float(xmin), int(tail.size))
+    return best[1], best[2], best[3]
 
 
 # --- sales ----------------------------------------------------------------------------------
@@ -165,14 +204,37 @@ def _conversion(m, day):
 @metric(
     "new_customer_share",
     "share",
-    """Share of the day's orders whose buyer had never before bought from that merchant
-    (the articles: over 85% of merchants' buyers are new customers). Over a run: weighted by
-    orders.""",
+    """Share of the day's orders whose buyer placed no order with that merchant in the last
+    consumers.new_customer_window_days days (a new customer; the articles: over 85% of
+    merchants' buyers are new customers). Over a run: weighted by orders.""",
     summary="mean",
     weight="orders",
 )
 def _new_customers(m, day):
     return _ratio(day.counts.new_customer_orders, day.counts.orders.sum())
+
+
+for _i, _ch in enumerate(CHANNELS):
+
+    def _channel_new_customers(m, day, i=_i):
+        return _ratio(day.counts.new_customer_orders_by_channel[i], day.counts.orders[i])
+
+    metric(
+        f"new_customer_share_{_ch}",
+        "share",
+        f"""Share of the day's {_ch}-channel orders whose buyer placed no order with that
+        merchant in the last consumers.new_customer_window_days days (a new customer). Over a
+        run: weighted by the channel's orders.""",
+        summary="mean",
+        weight=f"orders_{_ch}",
+    )(_channel_new_customers)
+
+    def _channel_orders(m, day, i=_i):
+        return float(day.counts.orders[i])
+
+    metric(f"orders_{_ch}", "orders", f"Orders placed from the {_ch} channel that day.")(
+        _channel_orders
+    )
 
 
 @metric(
@@ -222,6 +284,18 @@ counter_metric(DayCounts, "active_consumers")
 
 
 counter_metric(DayCounts, "consumers_left")
+for _name in ("consumers_arrived", "consumers_returned", "consumers_churned"):
+    counter_metric(DayCounts, _name)
+
+
+@metric(
+    "consumers_on_platform",
+    "consumers",
+    "Consumers on the platform at the end of the day (arrived, not left).",
+    summary="last",
+)
+def _on_platform(m, day):
+    return float(m.population.on_platform.sum())
 
 
 @metric(
@@ -465,6 +539,188 @@ def _top1(m, day):
 def _follower_gini(m, day):
     followers = m.follows.followers
     return gini(np.array([int(followers[c.idx]) for c in m.active_creators()]))
+
+
+TAIL_CANDIDATES = 60
+"""xmin candidates of the daily tail fits (fit_power_law_tail's max_candidates)."""
+
+
+def _independent(m, survivors: bool) -> list:
+    return [c for c in m.creators if c.independent and (c.active or not survivors)]
+
+
+def _lifetime_income(m, survivors: bool) -> np.ndarray:
+    return np.array([c.earned_total_yuan for c in _independent(m, survivors)], dtype=np.float64)
+
+
+def _followers_of(m, survivors: bool) -> np.ndarray:
+    f = m.follows.followers
+    return np.array([f[c.idx] for c in _independent(m, survivors)], dtype=np.float64)
+
+
+def tail_index(values: np.ndarray, discrete: bool = True) -> float:
+    """Pareto tail index of the CCDF, P(X >= x) ~ x^-a: a = alpha - 1, alpha the
+    Clauset-Shalizi-Newman maximum-likelihood exponent of :func:`fit_power_law_tail` (the
+    xmin minimising the KS distance, over at most TAIL_CANDIDATES candidates)."""
+    alpha, _, _ = fit_power_law_tail(values, max_candidates=TAIL_CANDIDATES, discrete=discrete)
+    return alpha - 1.0
+
+
+for _who, _survivors, _text in (
+    ("", False, "every independent creator who ever entered, active or not"),
+    ("_survivors", True, "the independent creators active at the end of the day"),
+):
+
+    def _life_gini(m, day, s=_survivors):
+        return gini(_lifetime_income(m, s))
+
+    def _life_top1(m, day, s=_survivors):
+        return top_share(_lifetime_income(m, s), 0.01)
+
+    def _life_tail(m, day, s=_survivors):
+        return tail_index(_lifetime_income(m, s), discrete=False)
+
+    def _fol_gini(m, day, s=_survivors):
+        return gini(_followers_of(m, s))
+
+    def _fol_tail(m, day, s=_survivors):
+        return tail_index(_followers_of(m, s))
+
+    def _life_total(m, day, s=_survivors):
+        return float(_lifetime_income(m, s).sum())
+
+    def _life_tail_size(m, day, s=_survivors):
+        fit = fit_power_law_tail(
+            _lifetime_income(m, s), max_candidates=TAIL_CANDIDATES, discrete=False
+        )
+        return float(fit[2])
+
+    def _fol_tail_size(m, day, s=_survivors):
+        return float(fit_power_law_tail(_followers_of(m, s), max_candidates=TAIL_CANDIDATES)[2])
+
+    _lifetime = """lifetime income on accrual (content income plus the expected kept part of
+    commissions, net of MCN shares, booked on the day of the sale)"""
+    metric(
+        f"creator_lifetime_income_gini{_who}",
+        "Gini (0-1)",
+        f"Gini coefficient of the {_lifetime}, over {_text}.",
+        summary="last",
+    )(_life_gini)
+    metric(
+        f"creator_top1pct_lifetime_income_share{_who}",
+        "share",
+        f"Share of the {_lifetime} earned by the top 1%, over {_text}.",
+        summary="last",
+    )(_life_top1)
+    metric(
+        f"creator_lifetime_income_tail_index{_who}",
+        "tail index",
+        f"""Pareto tail index a of the {_lifetime} over {_text}, P(X >= x) ~ x^-a above the
+        fitted xmin: the Clauset-Shalizi-Newman maximum-likelihood exponent (continuous
+        estimator) minus 1, the xmin by Kolmogorov-Smirnov distance. Lower = heavier tail;
+        NaN with fewer than 20 creators with positive income.""",
+        summary="last",
+    )(_life_tail)
+    metric(
+        f"follower_gini_creators{_who}",
+        "Gini (0-1)",
+        f"""Gini coefficient of follower counts over {_text} (a creator who quit keeps the
+        followers who have not unfollowed it).""",
+        summary="last",
+    )(_fol_gini)
+    metric(
+        f"follower_tail_index{_who}",
+        "tail index",
+        f"""Pareto tail index of follower counts over {_text}, by the method of
+        creator_lifetime_income_tail_index with the discrete estimator (1 + n / sum(log(x /
+        (xmin - 0.5)))) over creators with at least one follower.""",
+        summary="last",
+    )(_fol_tail)
+    metric(
+        f"creator_lifetime_income_yuan{_who}",
+        "yuan",
+        f"Total {_lifetime}, over {_text}.",
+        summary="last",
+    )(_life_total)
+    metric(
+        f"creator_lifetime_income_tail_size{_who}",
+        "creators",
+        f"""Creators in the fitted tail of creator_lifetime_income_tail_index{_who} (0 when
+        there are too few to fit).""",
+        summary="last",
+    )(_life_tail_size)
+    metric(
+        f"follower_tail_size{_who}",
+        "creators",
+        f"Creators in the fitted tail of follower_tail_index{_who} (0 when too few to fit).",
+        summary="last",
+    )(_fol_tail_size)
+
+
+@metric(
+    "creator_top1pct_gmv_share",
+    "share",
+    """Share of the lifetime GMV sold through independent creators' content that the top 1%
+    of them (by that GMV, over every one who ever entered) sold.""",
+    summary="last",
+)
+def _top1_gmv(m, day):
+    return top_share(np.array([c.gmv_total_yuan for c in _independent(m, False)]), 0.01)
+
+
+@metric(
+    "creator_lifetime_gmv_yuan",
+    "yuan",
+    "Lifetime GMV sold through the content of every independent creator who ever entered.",
+    summary="last",
+)
+def _creator_gmv(m, day):
+    return float(sum(c.gmv_total_yuan for c in _independent(m, False)))
+
+
+@metric(
+    "mega_influencers_active",
+    "creators",
+    "Mega-influencers among the initial creators (day 0) still active at the end of the day.",
+    summary="last",
+)
+def _megas(m, day):
+    return float(
+        sum(c.active for c in m.creators if c.kind == "mega_influencer" and c.entry_day == 0)
+    )
+
+
+@metric(
+    "mean_session_gmv_yuan",
+    "yuan",
+    "Live-room GMV per live session that day. Over a run: total live GMV / total sessions.",
+    summary=("gmv_live_yuan", "live_sessions"),
+)
+def _session_gmv(m, day):
+    return _ratio(day.counts.gmv_yuan[LIVE], day.counts.live_sessions)
+
+
+@metric(
+    "live_gmv_own_account_share",
+    "share",
+    """Share of live-room GMV through merchants' own accounts (自播) rather than independent
+    creators (达人). Over a run: weighted by live GMV.""",
+    summary="mean",
+    weight="gmv_live_yuan",
+)
+def _own_live_share(m, day):
+    c = day.counts
+    return _ratio(c.live_gmv_own_yuan, c.live_gmv_own_yuan + c.live_gmv_creator_yuan)
+
+
+for _name in (
+    "live_sessions",
+    "live_gmv_own_yuan",
+    "live_gmv_creator_yuan",
+    "max_session_gmv_yuan",
+    "max_session_capacity_days",
+):
+    counter_metric(DayCounts, _name)
 
 
 @metric(
@@ -755,6 +1011,8 @@ def summarize(wide: pd.DataFrame) -> dict[str, float]:
             out[name] = float(col.iloc[-1]) if len(col) else float("nan")
         elif m.summary == "mean":
             out[name] = float(col.mean())
+        elif m.summary == "max":
+            out[name] = float(col.max()) if len(col) else float("nan")
         else:  # pragma: no cover - guarded by the registry
             raise ValueError(f"unknown summary {m.summary!r} for {name}")
     return out

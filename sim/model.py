@@ -25,6 +25,7 @@ from sim.phases.governance import govern
 from sim.phases.learning import learn
 from sim.phases.listing import honesty_terms, list_products
 from sim.phases.matching import match
+from sim.phases.population import renew_population
 from sim.phases.purchase import purchase
 from sim.phases.record import (
     day_counts,
@@ -36,7 +37,9 @@ from sim.phases.record import (
 )
 from sim.phases.settlement import settle
 from sim.programs import Programs
+from sim.recommenders import interest_exponent
 from sim.rng import Streams, run_seed
+from sim.vocabulary import FEED, LIVE
 
 
 def after_warmup(dated: list, warmup_days: int) -> list:
@@ -143,7 +146,9 @@ class MarketModel(mesa.Model):
 
         1. events: the calendar sets the day's conditions (festivals, logistics shocks);
         2. entry and exit: bankrupt merchants and unpaid creators leave, new ones arrive while
-           the market pays; MCNs drop, scout and sign creators;
+           the market pays; MCNs drop, scout and sign creators; consumers arrive (more when
+           yesterday's content reached more people), some leave quietly and some come back,
+           interests drift and memories of merchants fade;
         3. listing: merchants list products (the platform screens new listings and intercepts
            some), produce to a stock target and pay overheads and service fees; programs pick
            whom they serve;
@@ -183,6 +188,17 @@ class MarketModel(mesa.Model):
             self.follows,
             streams.generator("entry_exit", day),
         )
+        yesterday = self.last_day.counts.impressions if self.last_day is not None else None
+        population_day = timed(
+            "entry_exit",
+            renew_population,
+            cfg,
+            self.population,
+            self.follows,
+            int(yesterday[FEED] + yesterday[LIVE]) if yesterday is not None else 0,
+            interest_exponent(cfg),
+            streams.generator("population", day),
+        )
         listing = timed(
             "listing",
             list_products,
@@ -207,6 +223,7 @@ class MarketModel(mesa.Model):
             listings,
             self.programs,
             self.k,
+            self.follows.followers,
             streams.generator("content", day),
         )
         matching = timed(
@@ -235,6 +252,8 @@ class MarketModel(mesa.Model):
             self.population,
             self.history,
             streams.generator("ration", day),
+            day,
+            cfg.consumers.new_customer_window_days,
         )
         settlement = timed(
             "settlement",
@@ -312,6 +331,7 @@ class MarketModel(mesa.Model):
                 merchant_cash_flow(self.merchants, self.ledger, cash_before),
                 exits_by_kind(self.merchants, day),
                 listing,
+                population_day,
             ),
             governance=listing.screening + governance.counts,
             listing_impressions=matching.listing_impressions,

@@ -193,6 +193,7 @@ def build_follow_graph(
     capacity: int,
     trust: float,
     streams: Streams,
+    n_rows: int | None = None,
 ) -> FollowGraph:
     """Initial follows: each consumer follows ~Poisson(mean) distinct creators (at most
     ``capacity``), drawn with probability ∝ the consumer's interest in the creator's main
@@ -201,10 +202,11 @@ def build_follow_graph(
     bounded and the result does not depend on how the blocks are processed.
 
     interest: (n, K) float. creator_category: (C,) int. creator_weight: (C,) float > 0.
+    ``n_rows`` (>= n, default n): rows of the graph; rows past ``n`` start with no follows.
     """
     n, k = interest.shape
     n_creators = creator_category.size
-    graph = FollowGraph(n, capacity)
+    graph = FollowGraph(n if n_rows is None else n_rows, capacity)
     graph.ensure_creators(n_creators)
     if n_creators == 0 or mean_follows <= 0:
         return graph

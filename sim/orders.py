@@ -80,14 +80,18 @@ AWAITING_PAYOUT = {
 
 
 class BuyerHistory:
-    """Which consumers have bought from which merchants, for new-customer and repurchase counts.
+    """When each consumer last ordered from each merchant, for new-customer and repurchase
+    counts; orders older than the memory window are forgotten (:meth:`forget`), so the
+    history holds at most the pairs of the last window of days.
 
-    Stored as a sorted array of keys ``consumer * 2**32 + merchant``; membership is a binary
-    search and new pairs are merged in with ``np.insert`` (no Python loop over consumers).
+    Stored as a sorted array of keys ``consumer * 2**32 + merchant`` with the day of the last
+    order per key; membership is a binary search and new pairs are merged in with
+    ``np.insert`` (no Python loop over consumers).
     """
 
     def __init__(self) -> None:
         self.keys = np.empty(0, dtype=np.int64)
+        self.last_day = np.empty(0, dtype=np.int32)
 
     @staticmethod
     def key(consumer: np.ndarray, merchant: np.ndarray) -> np.ndarray:
@@ -96,16 +100,35 @@ class BuyerHistory:
     def __len__(self) -> int:
         return int(self.keys.size)
 
-    def seen(self, consumer: np.ndarray, merchant: np.ndarray) -> np.ndarray:
-        """(m,) bool: the consumer bought from the merchant before."""
-        k = self.key(consumer, merchant)
+    def _find(self, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         pos = np.searchsorted(self.keys, k)
         found = np.zeros(k.size, dtype=bool)
         inside = pos < self.keys.size
         found[inside] = self.keys[pos[inside]] == k[inside]
+        return pos, found
+
+    def seen(
+        self, consumer: np.ndarray, merchant: np.ndarray, since_day: int | None = None
+    ) -> np.ndarray:
+        """(m,) bool: the consumer ordered from the merchant before (on ``since_day`` or
+        later, when given)."""
+        pos, found = self._find(self.key(consumer, merchant))
+        if since_day is not None and found.any():
+            found[found] = self.last_day[pos[found]] >= since_day
         return found
 
-    def add(self, consumer: np.ndarray, merchant: np.ndarray) -> None:
+    def add(self, consumer: np.ndarray, merchant: np.ndarray, day: int = 0) -> None:
+        """Record orders placed on ``day``."""
         k = np.unique(self.key(consumer, merchant))
-        k = k[~self.seen(k >> 32, k & 0xFFFFFFFF)]
-        self.keys = np.insert(self.keys, np.searchsorted(self.keys, k), k)
+        pos, found = self._find(k)
+        self.last_day[pos[found]] = day
+        new = k[~found]
+        at = np.searchsorted(self.keys, new)
+        self.keys = np.insert(self.keys, at, new)
+        self.last_day = np.insert(self.last_day, at, np.full(new.size, day, dtype=np.int32))
+
+    def forget(self, before_day: int) -> None:
+        """Drop the pairs whose last order was before ``before_day``."""
+        keep = self.last_day >= before_day
+        if not keep.all():
+            self.keys, self.last_day = self.keys[keep], self.last_day[keep]

@@ -27,7 +27,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from sim.io import atomic_write  # noqa: E402
-from sim.metrics import REGISTRY, gini  # noqa: E402
+from sim.metrics import REGISTRY, fit_power_law_tail, gini  # noqa: E402
 from sim.results import ComparisonResults, Results, RunResults  # noqa: E402
 from sim.stats import mean_ci, mean_ci_rows  # noqa: E402
 from sim.vocabulary import CHANNELS, CREATOR_KINDS, INDEPENDENT_CREATOR_KINDS  # noqa: E402
@@ -151,32 +151,6 @@ def lorenz(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     total = x.sum()
     share = np.r_[0.0, np.cumsum(x) / total] if total > 0 else np.linspace(0, 1, x.size + 1)
     return np.linspace(0.0, 1.0, x.size + 1), share
-
-
-def fit_power_law_tail(values: np.ndarray, min_tail: int = 20) -> tuple[float, float, int]:
-    """Tail exponent of a discrete heavy tail, P(X >= x) ~ x^-(alpha - 1) for x >= xmin.
-
-    Clauset, Shalizi & Newman (2009): for each candidate xmin the maximum-likelihood alpha
-    (discrete approximation ``1 + n / sum(log(x / (xmin - 0.5)))``), keeping the xmin whose
-    fitted tail is closest to the data in Kolmogorov-Smirnov distance. Candidates are the
-    distinct values between the median and the point that leaves ``min_tail`` values.
-    Returns (alpha, xmin, tail size); NaN alpha when there are too few positive values.
-    """
-    x = np.sort(np.asarray(values, dtype=np.float64))
-    x = x[x >= 1]
-    if x.size < min_tail:
-        return float("nan"), float("nan"), 0
-    candidates = np.unique(x[x.size // 2 : x.size - min_tail + 1])
-    best = (np.inf, float("nan"), float("nan"), 0)
-    for xmin in candidates:
-        tail = x[x >= xmin]
-        alpha = 1.0 + tail.size / np.sum(np.log(tail / (xmin - 0.5)))
-        empirical = np.arange(tail.size) / tail.size
-        model = 1.0 - (tail / xmin) ** (1.0 - alpha)
-        distance = float(np.max(np.abs(empirical - model)))
-        if distance < best[0]:
-            best = (distance, float(alpha), float(xmin), int(tail.size))
-    return best[1], best[2], best[3]
 
 
 def ccdf(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

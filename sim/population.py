@@ -16,6 +16,8 @@ from sim.rng import CONSUMER_BLOCK, Streams
 
 NO_NEED = -1
 NO_MERCHANT = -1
+DORMANT, ON_PLATFORM, LEFT = 0, 1, 2
+"""Consumer statuses: a reserved row not yet arrived, on the platform, left (may return)."""
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,8 @@ ATTRIBUTES: dict[str, Attribute] = {
     "budget_yuan": Attribute(np.float32, doc="daily spending limit (yuan/day)"),
     "price_sensitivity": Attribute(np.float32, doc="multiplier of the price term (median 1)"),
     "platform_trust": Attribute(np.float32, doc="trust in the platform, 0-1"),
-    "on_platform": Attribute(np.bool_, doc="False once the consumer has left"),
+    "on_platform": Attribute(np.bool_, doc="True while the consumer is on the platform"),
+    "status": Attribute(np.int8, doc="DORMANT (a reserved row), ON_PLATFORM or LEFT"),
     "region": Attribute(np.int16, doc="home region"),
     "need_category": Attribute(np.int8, doc="category of the open explicit need, or -1"),
     "need_days_left": Attribute(np.int16, doc="days until the open need lapses"),
@@ -45,6 +48,13 @@ ATTRIBUTES: dict[str, Attribute] = {
         np.int32, doc="merchant of the last disappointing order, whose claims it discounts, or -1"
     ),
 }
+
+
+def consumer_rows(config: Scenario) -> int:
+    """Rows of the consumer arrays: the consumers at the start plus the room reserved for
+    arrivals (allocated up front, dormant until used)."""
+    n = config.population.n_consumers
+    return n + int(np.ceil(n * config.population.arrival_room_share))
 
 
 class Population:
@@ -73,6 +83,15 @@ class Population:
                     f"{name}: expected {current.shape} {current.dtype}, got {value.shape} {value.dtype}"
                 )
         object.__setattr__(self, name, value)
+
+    def rows_with(self, status: int) -> np.ndarray:
+        """Indices of the consumers with a status."""
+        return np.flatnonzero(self.status == status)
+
+    def set_status(self, rows: np.ndarray, status: int) -> None:
+        """Move consumers to a status; ``on_platform`` follows it."""
+        self.status[rows] = status
+        self.on_platform[rows] = status == ON_PLATFORM
 
     def mean_trust(self) -> float:
         """Mean platform trust of the consumers on the platform (0.5 if none is): the public
@@ -106,7 +125,11 @@ class Population:
 
 
 def build_population(
-    config: Scenario, n: int, streams: Streams, interest_exponent: float = 1.0
+    config: Scenario,
+    n: int,
+    streams: Streams,
+    interest_exponent: float = 1.0,
+    n_present: int | None = None,
 ) -> Population:
     """Draw the initial consumers, block by block (:data:`sim.rng.CONSUMER_BLOCK`), each
     attribute from its own stream keyed by the block: memory stays bounded at any size, and
@@ -118,13 +141,15 @@ def build_population(
     * budget ~ median * LogNormal(0, sigma); price sensitivity ~ LogNormal(0, sigma)
     * platform trust ~ Beta with the configured mean and concentration
     * region ~ uniform over regions
+
+    The first ``n_present`` rows (all by default) are on the platform; the rest are dormant
+    rows reserved for consumers who arrive later (:mod:`sim.phases.population`), drawn the
+    same way, so a consumer is the same person whenever it arrives.
     """
     cfg = config.consumers
-    cats = list(config.market.categories.values())
-    k = len(cats)
+    k = len(config.market.categories)
     pop = Population(n, k)
-    weights = np.array([c.interest_weight for c in cats], dtype=np.float64)
-    alpha = cfg.interest_concentration * k * weights / weights.sum()
+    alpha = interest_alpha(config)
     sigma = cfg.attention_sigma
     if interest_exponent == 1.0:
         pop.affinity = pop.interest  # the same array: no memory spent on a copy
@@ -158,11 +183,22 @@ def build_population(
             rng("platform_trust"), cfg.platform_trust_mean, cfg.platform_trust_concentration, size
         )
         pop.region[sl] = rng("region").integers(0, config.market.regions, size)
-    pop.on_platform[:] = True
+    n_present = n if n_present is None else n_present
+    pop.set_status(np.arange(n_present), ON_PLATFORM)
+    pop.set_status(np.arange(n_present, n), DORMANT)
     pop.need_category[:] = NO_NEED
     pop.favorite_merchant[:] = NO_MERCHANT
     pop.disappointing_merchant[:] = NO_MERCHANT
     return pop
+
+
+def interest_alpha(config: Scenario) -> np.ndarray:
+    """(K,) Dirichlet parameters of interest: concentration x K x w / sum(w), w = the
+    categories' interest weights."""
+    weights = np.array(
+        [c.interest_weight for c in config.market.categories.values()], dtype=np.float64
+    )
+    return config.consumers.interest_concentration * weights.size * weights / weights.sum()
 
 
 def _beta(rng: np.random.Generator, mean: float, concentration: float, n: int) -> np.ndarray:

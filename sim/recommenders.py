@@ -72,7 +72,11 @@ def interest_quality(
 ) -> ItemScores:
     """b(i) = appeal - 0.5 + quality_weight (est_quality - 0.5) + popularity_weight log(1 +
     relative popularity) + paid_weight x paid_boost + boost_weight x (boost of the item's listing +
-    program boost of the item's creator)."""
+    program boost of the item's creator) + follower_weight x log(1 + the creator's followers /
+    the mean active creator's) + talent_weight x log(talent).
+
+    The follower term is preferential attachment: reach grows with the followers a creator
+    has, and followers come from reach (follows after viewing), so success compounds."""
     t = config.temperature
     j = content.listing
     paid = config.paid_weight * listings.paid_boost[j].astype(np.float64)
@@ -83,6 +87,8 @@ def interest_quality(
         + config.popularity_weight * np.log1p(listings.popularity[j])
         + paid
         + config.boost_weight * (listings.boost[j] + content.program_boost)
+        + config.follower_weight * content.log_followers
+        + config.talent_weight * content.log_talent
     )
     listing_program = config.boost_weight * listings.program_boost[j] / t
     creator_program = config.boost_weight * content.program_boost / t

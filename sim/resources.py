@@ -4,8 +4,10 @@ The estimate adds up what a run holds, per consumer and in all:
 
 * the consumer arrays (:data:`sim.population.ATTRIBUTES`, exactly, from their dtypes);
 * the follow table: ``max_follows`` creator ids (int32) and trusts (float32) per consumer;
-* the buyer history (:class:`sim.orders.BuyerHistory`): 8 bytes per distinct (consumer,
-  merchant) pair, at most one per order, twice over while new pairs are merged in; orders are
+* the buyer history (:class:`sim.orders.BuyerHistory`): 12 bytes per distinct (consumer,
+  merchant) pair (key and day of the last order), at most one per order of the last
+  ``consumers.new_customer_window_days`` days (older ones are forgotten), twice over while
+  new pairs are merged in; orders are
   taken as :data:`ORDERS_PER_ACTIVE_CONSUMER_DAY` a day per active consumer;
 * a day's working arrays: :data:`WORKING_BYTES_PER_CONSUMER` per consumer;
 * the agents: :data:`AGENT_BYTES` per merchant (and its own account), creator, MCN and
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config import ENTRY_RATIO_CAP, Scenario
-from sim.population import ATTRIBUTES
+from sim.population import ATTRIBUTES, consumer_rows
 
 ORDERS_PER_ACTIVE_CONSUMER_DAY = 0.15
 WORKING_BYTES_PER_CONSUMER = 64
@@ -88,8 +90,8 @@ def max_agents(config: Scenario) -> float:
 
 
 def estimate_memory(config: Scenario) -> MemoryEstimate:
-    pop = config.population
-    n = pop.n_consumers
+    # Every row, including those reserved for arrivals.
+    n = consumer_rows(config)
     k = len(config.market.categories)
     per_consumer = 0
     for name, attr in ATTRIBUTES.items():
@@ -102,7 +104,12 @@ def estimate_memory(config: Scenario) -> MemoryEstimate:
     return MemoryEstimate(
         consumers_bytes=n * per_consumer,
         follows_bytes=n * (f * 8 + 2),
-        history_bytes=int(2 * 8 * orders * (config.warmup_days + config.steps)),
+        history_bytes=int(
+            2
+            * 12
+            * orders
+            * min(config.warmup_days + config.steps, config.consumers.new_customer_window_days)
+        ),
         working_bytes=n * WORKING_BYTES_PER_CONSUMER,
         fixed_bytes=FIXED_BYTES,
         agents_bytes=int(min(agents * AGENT_BYTES, 2**62)),

@@ -69,6 +69,7 @@ class Creator(mesa.Agent):
         videos_per_day: float,
         lives_per_week: float,
         reservation_yuan_per_day: float,
+        talent: float = 1.0,
         owner: Merchant | None = None,
     ):
         super().__init__(model)
@@ -80,6 +81,7 @@ class Creator(mesa.Agent):
         self.niche = niche  # (K,) weights summing to 1
         self.main_category = int(np.argmax(niche))
         self.skill = skill
+        self.talent = talent  # >= 1, heavy-tailed: how engaging the content is (reach)
         self.videos_per_day = videos_per_day
         self.lives_per_week = lives_per_week
         self.reservation_yuan = reservation_yuan_per_day
@@ -92,7 +94,15 @@ class Creator(mesa.Agent):
         self.records: dict[int, OfferRecord] = {}
         self.next_selection_day = day
         self.income_today_yuan = 0.0
+        """Cash received today (content income, commissions paid out, less MCN shares)."""
         self.income_total_yuan = 0.0
+        self.earned_today_yuan = 0.0
+        """Income earned today on accrual: content income, plus the expected kept part of the
+        commissions on today's sales (net of the MCN's share), paid or not."""
+        self.earned_total_yuan = 0.0
+        """Lifetime income on accrual."""
+        self.gmv_total_yuan = 0.0
+        """Lifetime GMV of orders placed through the creator's content."""
         self.income_ema_yuan = reservation_yuan_per_day  # starts content with its prospects
         self.days_below_reservation = 0
         self.sales_total = 0
@@ -113,7 +123,9 @@ class Creator(mesa.Agent):
     # phase 2: exit ----------------------------------------------------------------------------
 
     def wants_to_quit(self) -> bool:
-        """An independent creator quits after ``exit_patience_days`` below the reservation wage."""
+        """An independent creator quits after ``exit_patience_days`` with expected income (the
+        moving average of income earned, commissions booked when the sale is made) below the
+        reservation wage."""
         return self.independent and self.days_below_reservation >= self.cfg.exit_patience_days
 
     def leave(self, day: int) -> None:
@@ -220,8 +232,31 @@ class Creator(mesa.Agent):
     # phase 7-8: income and learning -----------------------------------------------------------
 
     def receive(self, amount_yuan: float) -> None:
+        """Cash paid to the creator (content income, or a commission paid out)."""
         self.income_today_yuan += amount_yuan
         self.income_total_yuan += amount_yuan
+
+    def earn(self, amount_yuan: float) -> None:
+        """Income earned today on accrual (content income is earned and paid at once)."""
+        self.earned_today_yuan += amount_yuan
+        self.earned_total_yuan += amount_yuan
+
+    def keep_rate(self) -> float:
+        """Expected share of sold units that are kept: (kept + p x m) / (sold + m) over every
+        offer's record, p = ``commission_keep_prior``, m = ``quality_prior_strength``."""
+        sold = sum(r.sold for r in self.records.values())
+        returned = sum(r.returned for r in self.records.values())
+        m = self.cfg.quality_prior_strength
+        return (sold - returned + self.cfg.commission_keep_prior * m) / (sold + m)
+
+    def accrue_commission(self, commission_yuan: float) -> None:
+        """Book the commissions on today's sales when they are made, not when they are paid
+        out (after delivery and the payment delay): the expected kept share, net of the
+        MCN's share."""
+        net = commission_yuan * self.keep_rate()
+        if self.mcn is not None:
+            net -= self.mcn.share_of(net)
+        self.earn(net)
 
     def learn_outcomes(self, merchant_idx: int, sold: int, returned: int) -> None:
         """Delivered orders through this creator: what sold, and what came back."""
@@ -243,11 +278,14 @@ class Creator(mesa.Agent):
         return 0.25 + len(self.niche) * float(self.niche[category])
 
     def end_day(self) -> None:
-        """Phase 10: fold today's income into the moving average; count days below reservation."""
+        """Phase 10: fold today's income earned (on accrual: commissions count on the day of
+        the sale, not of the payout) into the moving average, the creator's expected income;
+        count days it stays below the reservation wage."""
         cfg = self.cfg
         self.income_ema_yuan = ema(
-            self.income_ema_yuan, self.income_today_yuan, cfg.income_memory_days
+            self.income_ema_yuan, self.earned_today_yuan, cfg.income_memory_days
         )
+        self.earned_today_yuan = 0.0
         if self.income_ema_yuan < self.reservation_yuan:
             self.days_below_reservation += 1
         else:

@@ -23,10 +23,14 @@ def make_content(
     listings: Listings,
     programs: Programs,
     k: int,
+    followers: np.ndarray,
     rng: np.random.Generator,
 ) -> Content:
     """``creators`` are the active ones (in activation order); ``n_creators_ever`` sizes the
-    per-creator arrays; ``k`` categories."""
+    per-creator arrays; ``k`` categories; ``followers`` (C,) per creator idx.
+
+    Each item carries its creator's reach terms for the recommender: log(1 + followers / the
+    mean active creator's followers) and log(talent)."""
     for creator in creators:
         creator.select_offers(listings, rng, day)
     carried = [creator.live_offers(listings) for creator in creators]
@@ -50,6 +54,9 @@ def make_content(
         np.array([c.independent for c in creators], dtype=bool),
         day,
     )
+    own = followers[creator_idx].astype(np.float64) if creators else np.zeros(0)
+    log_followers = np.log1p(own / max(float(own.mean()) if own.size else 1.0, 1.0))
+    log_talent = np.log(np.array([c.talent for c in creators], dtype=np.float64))
     return Content.from_items(
         creator_idx[items.creator_row],
         items.listing,
@@ -58,4 +65,6 @@ def make_content(
         n_creators_ever,
         program[items.creator_row],
         boost[items.creator_row],
+        log_followers[items.creator_row] if creators else None,
+        log_talent[items.creator_row] if creators else None,
     )

@@ -12,6 +12,8 @@ import numpy as np
 
 from sim import ledger as L
 from sim.kernels.experience import dissatisfaction_probability, draw_outcomes, update_trust
+from sim.population import LEFT
+from sim.recommenders import interest_exponent
 
 if TYPE_CHECKING:
     from sim.agents.creator import Creator
@@ -118,6 +120,13 @@ def deliver(
         d["merchant"][compensated], price[compensated], d["violator"][compensated]
     )
     consumers_left = _consumers_react(config, d, out, compensated, population, follows, rng)
+    wake_interest(
+        population,
+        d["consumer"][~out.dissatisfied],
+        d["category"][~out.dissatisfied],
+        config.consumers.interest_gain_after_purchase,
+        interest_exponent(config),
+    )
     gained, lost_follows = _creators_react(
         config, d, out, compensated, population, follows, creators, rng
     )
@@ -186,6 +195,27 @@ def _shipping_insurance(
         state.charge(float(served.size * per_return))
 
 
+def wake_interest(
+    population: Population,
+    consumers: np.ndarray,
+    categories: np.ndarray,
+    gain: float,
+    exponent: float,
+) -> None:
+    """Latent interest woken: a satisfied order raises its buyer's interest in the category
+    by ``gain`` of the gap to 1 (once per buyer and category a day), then the row is
+    renormalised to sum to 1. What content sells today, its buyers want more of later."""
+    if gain <= 0 or consumers.size == 0:
+        return
+    rows, inverse = np.unique(consumers, return_inverse=True)
+    interest = population.interest[rows].astype(np.float64)
+    bought = np.zeros(interest.shape, dtype=bool)
+    bought[inverse, categories] = True
+    interest += np.where(bought, gain * (1.0 - interest), 0.0)
+    interest /= interest.sum(axis=1, keepdims=True)
+    population.update_interest(rows, interest, exponent)
+
+
 def _consumers_react(
     config: Scenario,
     d: dict,
@@ -221,7 +251,7 @@ def _consumers_react(
     )
     leavers = np.unique(consumer[leaving])
     leavers = leavers[pop.on_platform[leavers]]
-    pop.on_platform[leavers] = False
+    pop.set_status(leavers, LEFT)
     follows.clear_rows(leavers)  # who leaves the platform follows no one there
     return int(leavers.size)
 

@@ -11,7 +11,9 @@ import numpy as np
 
 from sim.kernels.purchase import ration
 from sim.population import NO_NEED
-from sim.vocabulary import MERCHANT_KINDS
+from sim.vocabulary import CHANNELS, MERCHANT_KINDS
+
+N_CHANNELS = len(CHANNELS)
 
 if TYPE_CHECKING:
     from sim.agents.merchant import Merchant
@@ -30,6 +32,8 @@ class Purchases:
     stockouts_by_kind: np.ndarray
     """(kinds,) units short per merchant kind."""
     new_customer_orders: int
+    new_customer_orders_by_channel: np.ndarray
+    """(5,) orders from new customers per channel."""
     buyers: int
     repurchasing_buyers: int
     units_sold: np.ndarray
@@ -45,8 +49,12 @@ def purchase(
     population: Population,
     history: BuyerHistory,
     rng: np.random.Generator,
+    day: int = 0,
+    new_customer_window_days: int = 1 << 30,
 ) -> Purchases:
-    """``merchants`` is every merchant ever made, by idx."""
+    """``merchants`` is every merchant ever made, by idx. An order is from a new customer
+    when its buyer placed no order with that merchant in the last
+    ``new_customer_window_days`` days; older orders are forgotten."""
     filled = ration(intents["listing"], listings.stock, rng)
     demanded = np.bincount(intents["listing"], minlength=listings.n)
     short = intents["listing"][~filled]
@@ -56,11 +64,14 @@ def purchase(
     merchant = listings.merchant[j]
     orders["merchant"] = merchant
     orders["price_yuan"] = listings.price_yuan[j]
-    seen = history.seen(consumer, merchant)
+    since = day - new_customer_window_days
+    history.forget(since)
+    seen = history.seen(consumer, merchant, since)
     new_customer_orders = int((~seen).sum())
+    new_by_channel = np.bincount(orders["channel"][~seen], minlength=N_CHANNELS)
     buyers = int(np.unique(consumer).size)
     repurchasing = int(np.unique(consumer[seen]).size)
-    history.add(consumer, merchant)
+    history.add(consumer, merchant, day)
     met = population.need_category[consumer] == listings.category[j]
     population.need_category[consumer[met]] = NO_NEED
     # Sales per listing, back to the merchants.
@@ -89,6 +100,7 @@ def purchase(
         stockout_units=int((~filled).sum()),
         stockouts_by_kind=np.bincount(listings.kind[short], minlength=len(MERCHANT_KINDS)),
         new_customer_orders=new_customer_orders,
+        new_customer_orders_by_channel=new_by_channel,
         buyers=buyers,
         repurchasing_buyers=repurchasing,
         units_sold=np.bincount(merchant, minlength=len(merchants)).astype(np.float64),

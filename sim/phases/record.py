@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from sim.phases.governance import GovernanceDay
     from sim.phases.listing import ListingDay
     from sim.phases.matching import Matching
+    from sim.phases.population import PopulationDay
     from sim.phases.purchase import Purchases
     from sim.phases.settlement import Settlement
 
@@ -111,6 +112,7 @@ def day_counts(
     cash_flow_yuan: float,
     exits_by_kind: np.ndarray,
     listing: ListingDay,
+    population: PopulationDay,
 ) -> DayCounts:
     return DayCounts(
         active_consumers=matching.active_consumers,
@@ -161,6 +163,15 @@ def day_counts(
         fines_on_honest_yuan=governance.fines_on_honest_yuan,
         guarantee_recovered_yuan=delivery.guarantee_recovered_yuan,
         true_quality_gmv_yuan=settlement.true_quality_gmv_yuan,
+        new_customer_orders_by_channel=purchases.new_customer_orders_by_channel,
+        consumers_arrived=population.arrived,
+        consumers_returned=population.returned,
+        consumers_churned=population.churned,
+        live_sessions=settlement.live_sessions,
+        live_gmv_own_yuan=settlement.live_gmv_own_yuan,
+        live_gmv_creator_yuan=settlement.live_gmv_creator_yuan,
+        max_session_gmv_yuan=settlement.max_session_gmv_yuan,
+        max_session_capacity_days=settlement.max_session_capacity_days,
     )
 
 

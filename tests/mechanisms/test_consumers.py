@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from market_runs import category, market, run
 
+from sim.population import DORMANT, LEFT, ON_PLATFORM
 from sim.recommenders import interest_exponent
 
 SHORT = "steps=4"
@@ -133,7 +134,13 @@ def test_violators_buyers_return_more_complain_more_and_trust_the_platform_less(
     assert violating.last("mean_platform_trust") < honest.last("mean_platform_trust")
 
 
-LEAVING = (WITH_DELIVERIES, "consumers.experience.leave_trust_threshold=0.9")
+CLOSED = (
+    "population.arrival_room_share=0",
+    "consumers.churn_prob_per_day=0",
+    "consumers.return_prob_per_day=0",
+)
+"""No arrivals, quiet departures or returns: who leaves after a bad order stays away."""
+LEAVING = (WITH_DELIVERIES, "consumers.experience.leave_trust_threshold=0.9", *CLOSED)
 
 
 def test_disappointed_buyers_below_the_trust_threshold_leave():
@@ -171,15 +178,31 @@ def test_consumers_who_left_are_never_matched_or_order_again():
 
 
 def _everyone_leaves(model) -> None:
-    model.population.on_platform[:] = False
+    model.population.set_status(model.population.rows_with(ON_PLATFORM), LEFT)
 
 
 def test_consumers_off_the_platform_are_never_matched():
     """When every consumer has left, nobody is active and nothing is shown or sold."""
-    gone = run(SHORT, setup=_everyone_leaves)
+    gone = run(SHORT, *CLOSED, setup=_everyone_leaves)
     for metric in ("active_consumers", "impressions", "orders"):
         assert gone.total(metric) == 0, metric
     assert run(SHORT).total("impressions") > 0
+
+
+def test_consumers_who_left_come_back_and_newcomers_fill_the_reserved_rows():
+    """With a return chance of 1 everyone who left is back the next day; with arrivals every
+    day the dormant rows fill and arrivals stop when they are used up."""
+    back = run(SHORT, "consumers.return_prob_per_day=1", setup=_everyone_leaves)
+    assert back.days["consumers_returned"].iloc[0] == back.model.config.population.consumers
+    assert back.total("impressions") > 0
+    closed = run(SHORT, "consumers.return_prob_per_day=0", setup=_everyone_leaves)
+    assert closed.total("consumers_returned") == 0
+    full = run(SHORT, "consumers.arrival_share_per_day=0.1", "population.arrival_room_share=0.2")
+    room = full.model.population.n - full.model.config.population.consumers
+    assert 0 < full.total("consumers_arrived") <= room
+    assert (full.model.population.status != DORMANT).sum() == (
+        full.model.config.population.consumers + full.total("consumers_arrived")
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -45,6 +45,23 @@ RATIO_DENOMINATOR = {
     "merchants_loss_making_30d_share": "merchants_active",
     "traffic_budget_mean_yuan": "merchants_active",
     **{f"capacity_utilisation_kind_{k}": f"merchants_active_kind_{k}" for k in MERCHANT_KINDS},
+    **{f"new_customer_share_{ch}": f"orders_{ch}" for ch in CHANNELS},
+    "mean_session_gmv_yuan": "live_sessions",
+    "live_gmv_own_account_share": "gmv_live_yuan",
+    "creator_top1pct_gmv_share": "creator_lifetime_gmv_yuan",
+    **{
+        f"{name}{who}": f"creator_lifetime_income_yuan{who}"
+        for who in ("", "_survivors")
+        for name in ("creator_lifetime_income_gini", "creator_top1pct_lifetime_income_share")
+    },
+    **{
+        f"{name}{who}": f"{size}{who}"
+        for who in ("", "_survivors")
+        for name, size in (
+            ("creator_lifetime_income_tail_index", "creator_lifetime_income_tail_size"),
+            ("follower_tail_index", "follower_tail_size"),
+        )
+    },
 }
 """Metrics documented as NaN on a day whose denominator (another metric) is zero."""
 

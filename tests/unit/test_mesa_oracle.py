@@ -78,7 +78,9 @@ class Tally:
 
 @pytest.fixture(scope="module")
 def market() -> MarketModel:
-    market = MarketModel(tiny_config(f"population.consumers={N}"))
+    market = MarketModel(
+        tiny_config(f"population.consumers={N}", "population.arrival_room_share=0")
+    )
     for _ in range(4):
         market.step()
     assert (market.population.need_category >= 0).sum() > 100

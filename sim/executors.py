@@ -20,7 +20,9 @@ number of workers.
   uses a running cluster (whose workers must see the study folder: a shared filesystem). A
   run whose worker dies is a :class:`distributed.KilledWorker`, recorded as failed; the
   local cluster's scheduler gives up on a task at its first dead worker
-  (``distributed.scheduler.allowed-failures: 0``), a remote one after its own setting.
+  (``distributed.scheduler.allowed-failures: 0``), a running cluster after its own setting.
+  At most one run per worker thread is on the cluster at a time, so that a dying worker
+  holds no queued runs: it takes only the run it was running with it.
 """
 
 from __future__ import annotations
@@ -225,15 +227,25 @@ class DaskExecutor:
     def execute(self, fn, tasks, done) -> None:
         from distributed import as_completed
 
-        tasks = list(tasks)
-        by_key = {}
-        for task in tasks:
+        waiting = list(tasks)
+        waiting.reverse()
+        by_key: dict = {}
+
+        def submit() -> None:
+            task = waiting.pop()
             future = self.client.submit(fn, task, key=task_key(task), pure=False, retries=0)
             by_key[future.key] = task
             self._futures.append(future)
+            running.add(future)
+
+        # At most one run per worker thread on the cluster at a time, none queued on a
+        # worker: a worker that dies takes only the run it was running with it.
+        running = as_completed()
+        for _ in range(min(self.workers, len(waiting))):
+            submit()
         try:
-            for future in as_completed(self._futures):
-                task = by_key[future.key]
+            for future in running:
+                task = by_key.pop(future.key)
                 try:
                     record = future.result()
                 except Exception as exc:
@@ -242,7 +254,10 @@ class DaskExecutor:
                     else:
                         message = " ".join(f"{type(exc).__name__}: {exc}".split())
                         record = failure(task, message)
+                self._futures.remove(future)
                 future.release()
+                if waiting:
+                    submit()
                 done(task, record)
         except BaseException:
             self.cancel()
@@ -251,11 +266,14 @@ class DaskExecutor:
             self._futures = []
 
     def cancel(self) -> None:
+        """Cancel the study's tasks; on a cluster started here, also restart its workers, so
+        that runs in flight stop writing into the study folder now (a task already running on
+        a running cluster's worker goes on: Dask cannot stop a thread)."""
         with contextlib.suppress(Exception):
             self.client.cancel(self._futures, force=True)
-        if self._cluster is not None:  # kill the local workers now: they write into the study
+        if self._cluster is not None:
             with contextlib.suppress(Exception):
-                self._cluster.close(timeout=10)
+                self.client.restart(timeout=30)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

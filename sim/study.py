@@ -228,8 +228,12 @@ def load_variants(
     if found:
         problems = []
         for (where_, key, message), names in found.items():
-            many = f" ({len(names)} {label}s, first {names[0]})" if len(names) > 1 else ""
-            problems.append(Problem(where_, key, f"in {label} {names[0]!r}{many}: {message}"))
+            if label == SWEEP_KEY:  # each end of a range, each level: once per key
+                text = f"in the sweep, at {names[0]}: {message}"
+            else:
+                many = f" ({len(names)} {label}s, first {names[0]})" if len(names) > 1 else ""
+                text = f"in {label} {names[0]!r}{many}: {message}"
+            problems.append(Problem(where_, key, text))
         problems.sort(key=lambda p: (*_line_of(p.where), p.key))
         raise ScenarioError(source, problems)
     return loaded
@@ -269,11 +273,11 @@ def sweep_plan(
                     current = _get(base.resolved, key)
                     if isinstance(current, int) and not isinstance(current, bool):
                         value = round(value) if spec.integer is not False else value
-                    probes[f"{key} range {end}"] = {key: value}
+                    probes[f"the {end} end of its range ({value!r})"] = {key: value}
             elif spec.levels is not None:
                 for level in spec.levels:
-                    probes[f"{key} level {level!r}"] = {key: level}
-    load_variants(path, overrides, probes, where, label="sweep value", allow_outside=allow_outside)
+                    probes[f"its level {level!r}"] = {key: level}
+    load_variants(path, overrides, probes, where, label=SWEEP_KEY, allow_outside=allow_outside)
     current = {k: _get(base.resolved, k) for k in where}
     design = make_design(sweep, current, base.config.seed)
     names = point_names(design.n_points)

@@ -31,7 +31,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from sim.io import OutputError, Reservation, check_writable
+from sim.io import OutputError, Reservation, StudyError, check_writable
 from sim.resources import ResourceError, check_fits
 from sim.results import ResultsError
 from sim.scenario import ScenarioError, load_scenario
@@ -119,7 +119,7 @@ def handled(outcome: Outcome | None = None):
     except ScenarioError as exc:
         err.print(exc.render(), markup=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    except (BadInput, ResultsError, ResourceError, OutputError) as exc:
+    except (BadInput, ResultsError, ResourceError, OutputError, StudyError) as exc:
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except KeyboardInterrupt:
@@ -200,13 +200,32 @@ def run(
     out: OutOpt = Path("results"),
     no_plot: NoPlotOpt = False,
     allow_outside: AllowOutsideOpt = False,
+    seed_index: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=2**31 - 1,
+            help="Run seed index i of a study (for job arrays): the same run as seed index i "
+            "of `compare` or `sweep`.",
+        ),
+    ] = 0,
+    policy: Annotated[
+        str | None, typer.Option("--policy", help="Run this policy of the scenario.")
+    ] = None,
 ) -> None:
     """Run a scenario once; print the results folder as the last line."""
     from sim.runner import run_scenario
+    from sim.scenario import load_policies
 
     overrides = as_overrides(set_, seed=seed, steps=steps, consumers=consumers)
     with handled() as outcome:
         loaded = load_scenario(scenario, overrides, allow_outside=allow_outside)
+        extra = None
+        if policy is not None:
+            loaded = load_policies(scenario, overrides, [policy], allow_outside=allow_outside)[
+                policy
+            ]
+            extra = {"policy": policy}
         cfg = loaded.config
         check_environment()
         check_writable(out)
@@ -223,6 +242,8 @@ def run(
                 progress=lambda done, total: bar.update(task, completed=done),
                 plot=not no_plot,
                 reserved=outcome.reserved,
+                seed_index=seed_index,
+                extra=extra,
             )
         s = result.summary
         typer.echo(
@@ -233,13 +254,161 @@ def run(
         typer.echo(str(result.folder))
 
 
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(min=1, help="Worker processes of the local pool (default: one per CPU)."),
+]
+DaskOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dask",
+        help="Run on a Dask LocalCluster started here: local (a worker per CPU) or local:N.",
+        show_default=False,
+    ),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Run on a running Dask cluster at this address (tcp://host:8786); its workers "
+        "must see --out.",
+        show_default=False,
+    ),
+]
+ResumeOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--resume",
+        help="Continue this interrupted study folder: check that it is the same study, skip "
+        "its finished runs and run the rest.",
+        show_default=False,
+    ),
+]
+
+
+@dataclass
+class ExecutorChoice:
+    workers: int | None
+    dask: str | None
+    scheduler: str | None
+
+    def check(self, total: int) -> int:
+        """Refuse conflicting options (BadInput); return how many runs go at once here."""
+        from sim.executors import parse_dask
+
+        given = [
+            name
+            for name, value in (
+                ("--workers", self.workers),
+                ("--dask", self.dask),
+                ("--scheduler", self.scheduler),
+            )
+            if value is not None
+        ]
+        if len(given) > 1:
+            raise BadInput(f"{' and '.join(given)}: choose one executor")
+        if self.dask is not None:
+            try:
+                return min(parse_dask(self.dask), max(total, 1))
+            except ValueError as exc:
+                raise BadInput(str(exc)) from None
+        if self.scheduler is not None:
+            return 0  # the cluster's machines: not counted here
+        return min(self.workers or os.cpu_count() or 1, max(total, 1))
+
+    def make(self, at_once: int):
+        from sim.compare import local_executor
+        from sim.executors import DaskExecutor
+
+        if self.dask is not None:
+            return DaskExecutor(workers=at_once)
+        if self.scheduler is not None:
+            return DaskExecutor(address=self.scheduler)
+        return local_executor(at_once)
+
+
+@contextmanager
+def study_progress(label: str, id_column: str):
+    """One progress bar over a study's runs (done, failed, left, time left) on a terminal;
+    one line per finished run otherwise. Yields the study's progress callback."""
+    from sim.study import StudyProgress
+
+    if err.is_terminal:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[counts]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=err,
+        ) as bar:
+            task = bar.add_task(label, total=None, counts="")
+
+            def update(p: StudyProgress) -> None:
+                counts = f"failed {p.failed}, left {p.left}"
+                bar.update(task, total=p.total, completed=p.done + p.failed, counts=counts)
+
+            yield update
+        return
+
+    def line(p: StudyProgress) -> None:
+        if p.record is None:
+            err.print(f"{label}: {p.total} runs, {p.done} already done", markup=False)
+            return
+        r = p.record
+        what = f"{r[id_column]} seed {r['seed_index']}: {r['status']} ({r['wall_time_s']:.1f} s)"
+        if r["status"] != "ok":
+            what += f": {r['error']}"
+        err.print(
+            f"[{p.done + p.failed}/{p.total}] {what}; {p.done} done, {p.failed} failed, "
+            f"{p.left} left",
+            markup=False,
+        )
+
+    yield line
+
+
+def interrupted_study(outcome: Outcome, resume_hint: str) -> Callable[[], str]:
+    """The message for an interrupted study: where its finished runs were kept."""
+
+    def message() -> str:
+        from sim.study import interrupted_name, study_status
+
+        reservation = outcome.reservation
+        if reservation is None:
+            return "interrupted: no results were written"
+        kept = interrupted_name(reservation.final)
+        if not kept.is_dir():
+            if reservation.partial.is_dir():
+                kept = reservation.partial
+            else:
+                return "interrupted: no run had finished; no results were written"
+        status = study_status(kept)
+        with suppress(OSError):
+            typer.echo(str(kept))
+        return (
+            f"interrupted: {status.done} of {status.total} runs finished, kept in {kept}; "
+            f"`{resume_hint} --resume {kept}` runs the rest"
+        )
+
+    return message
+
+
+def _print_failures(failures: list[dict], id_column: str, label: str) -> None:
+    for failure in failures:
+        err.print(
+            f"failed: {label} {failure[id_column]} seed index {failure['seed_index']}: "
+            f"{failure['error']}",
+            markup=False,
+        )
+
+
 @app.command()
 def compare(
     scenario: ScenarioArg,
     seeds: Annotated[int, typer.Option(min=1, help="Seeds per policy (seed indices 0..N-1).")] = 5,
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="Worker processes (default: one per CPU).")
-    ] = None,
+    workers: WorkersOpt = None,
     policy: Annotated[
         list[str] | None,
         typer.Option(
@@ -252,6 +421,9 @@ def compare(
     out: OutOpt = Path("results"),
     no_plot: NoPlotOpt = False,
     allow_outside: AllowOutsideOpt = False,
+    dask: DaskOpt = None,
+    scheduler: SchedulerOpt = None,
+    resume: ResumeOpt = None,
 ) -> None:
     """Run each policy of a scenario on the same seeds; write confidence intervals, figures
     and report.html; print the comparison folder as the last line (exit 1 if any run
@@ -261,43 +433,208 @@ def compare(
     from sim.scenario import load_policies
 
     overrides = as_overrides(set_, steps=steps, consumers=consumers)
-    with handled() as outcome:
+    choice = ExecutorChoice(workers, dask, scheduler)
+    outcome = Outcome()
+    outcome.interrupted = interrupted_study(outcome, f"zhongcao {' '.join(sys.argv[1:])}")
+    with handled(outcome):
         base = load_scenario(scenario, overrides, allow_outside=allow_outside)
         policies = load_policies(scenario, overrides, policy or [], allow_outside=allow_outside)
         total = seeds * len(policies)
-        n_workers = workers or min(os.cpu_count() or 1, total)
+        at_once = choice.check(total)
         check_environment()
-        check_writable(out)
-        at_once = min(n_workers, total)  # more workers than runs leaves the rest idle
+        check_writable(resume.parent if resume is not None else out)
         largest = max(
             (p.config for p in policies.values()),
             key=lambda c: estimate_memory(c).total_bytes,
         )
-        check_fits(largest, copies=at_once)
+        if at_once:
+            check_fits(largest, copies=at_once)
         label = f"{base.config.name}: {len(policies)} policies x {seeds} seeds"
-        with progress_bar(label) as bar:
-            task = bar.add_task(label, total=total)
-            result = run_comparison(
-                base,
-                policies,
-                out,
-                seeds=seeds,
-                workers=n_workers,
-                command=["zhongcao", *sys.argv[1:]],
-                progress=lambda done, _total, _record: bar.update(task, completed=done),
-                plot=not no_plot,
-                reserved=outcome.reserved,
-            )
+        executor = choice.make(at_once)
+        try:
+            with study_progress(label, "policy") as progress:
+                result = run_comparison(
+                    base,
+                    policies,
+                    out,
+                    seeds=seeds,
+                    command=["zhongcao", *sys.argv[1:]],
+                    progress=progress,
+                    plot=not no_plot,
+                    reserved=outcome.reserved,
+                    executor=executor,
+                    resume=resume,
+                )
+        finally:
+            executor.close()
         _print_comparison(result.folder, base.config.output.headline_metrics)
-        for failure in result.failures:
-            err.print(
-                f"failed: policy {failure['policy']} seed index {failure['seed_index']}: "
-                f"{failure['error']}",
-                markup=False,
-            )
+        _print_failures(result.failures, "policy", "policy")
         typer.echo(str(result.folder))
         if result.failures:
             raise typer.Exit(EXIT_FAILURE)
+
+
+@app.command()
+def sweep(
+    scenario: ScenarioArg,
+    samples: Annotated[
+        int | None,
+        typer.Option(min=1, help="Samples of the design (sets sweep.samples; see docs/MODEL.md)."),
+    ] = None,
+    seeds: Annotated[
+        int | None,
+        typer.Option(min=1, help="Seed indices per design point (sets sweep.seeds)."),
+    ] = None,
+    workers: WorkersOpt = None,
+    steps: StepsOpt = None,
+    consumers: ConsumersOpt = None,
+    set_: SetOpt = None,
+    out: OutOpt = Path("results"),
+    no_plot: NoPlotOpt = False,
+    allow_outside: AllowOutsideOpt = False,
+    dask: DaskOpt = None,
+    scheduler: SchedulerOpt = None,
+    resume: ResumeOpt = None,
+) -> None:
+    """Run the design points of a scenario's sweep: block (grid, lhs, sobol or morris, drawn
+    with SALib) on the same seeds; every point is validated before any run; print the sweep
+    folder as the last line (exit 1 if any run failed)."""
+    from sim.resources import estimate_memory
+    from sim.study import run_study, sweep_plan
+    from sim.sweep import finish_sweep
+
+    overrides = as_overrides(set_, steps=steps, consumers=consumers)
+    overrides += [f"sweep.{k}={v}" for k, v in (("samples", samples), ("seeds", seeds)) if v]
+    choice = ExecutorChoice(workers, dask, scheduler)
+    outcome = Outcome()
+    outcome.interrupted = interrupted_study(outcome, f"zhongcao {' '.join(sys.argv[1:])}")
+    with handled(outcome):
+        base = load_scenario(scenario, overrides, allow_outside=allow_outside)
+        plan = sweep_plan(scenario, base, overrides, allow_outside=allow_outside)
+        total = len(plan.runs())
+        at_once = choice.check(total)
+        check_environment()
+        check_writable(resume.parent if resume is not None else out)
+        if at_once:
+            largest = max(
+                (v.loaded.config for v in plan.variants),
+                key=lambda c: estimate_memory(c).total_bytes,
+            )
+            check_fits(largest, copies=at_once)
+        design = plan.design
+        label = (
+            f"{base.config.name}: {design.method} design, {design.n_points} points x "
+            f"{len(plan.seed_indices)} seeds"
+        )
+        executor = choice.make(at_once)
+        try:
+            with study_progress(label, "point") as progress:
+                result = run_study(
+                    plan,
+                    out,
+                    executor=executor,
+                    finish=finish_sweep(not no_plot),
+                    command=["zhongcao", *sys.argv[1:]],
+                    progress=progress,
+                    reserved=outcome.reserved,
+                    resume=resume,
+                )
+        finally:
+            executor.close()
+        ok = int((result.summary["status"] == "ok").sum())
+        typer.echo(
+            f"{label}: {ok} of {len(result.summary)} runs finished"
+            + (f" ({result.resumed_runs} before resuming)" if result.resumed_runs else "")
+        )
+        _print_failures(result.failures, "point", "point")
+        typer.echo(str(result.folder))
+        if result.failures:
+            raise typer.Exit(EXIT_FAILURE)
+
+
+StudyArg = Annotated[
+    Path, typer.Argument(help="A study folder (of compare or sweep).", show_default=False)
+]
+
+
+@app.command()
+def analyze(
+    study: StudyArg,
+    method: Annotated[
+        str, typer.Option(help="sobol (a sobol design), morris (a morris design) or delta (any).")
+    ] = "sobol",
+    metric: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metric",
+            help="Metric to analyze (repeatable; default: the scenario's headline metrics).",
+            show_default=False,
+        ),
+    ] = None,
+    no_plot: NoPlotOpt = False,
+) -> None:
+    """Sensitivity indices of a sweep with 95% confidence intervals (SALib) for each metric:
+    write sensitivity_<method>.csv and its figure; print the table's path as the last line."""
+    from sim.sensitivity import open_study, write_analysis
+
+    with handled():
+        found = open_study(study)
+        metrics = list(dict.fromkeys(metric or found.headline_metrics))
+        table, paths, constant = write_analysis(found, method, metrics, plot=not no_plot)
+        main = {"sobol": ("S1", "ST"), "morris": ("mu_star",), "delta": ("delta",)}[method]
+        for name in metrics:
+            if name in constant:
+                typer.echo(f"{name}: constant over the design (no indices)")
+                continue
+            rows = table[(table["metric"] == name) & table["index"].isin(main)]
+            cells = [
+                f"{r.parameter} {r.index} {r.value:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]"
+                for r in rows.itertuples()
+            ]
+            typer.echo(f"{name}: " + "; ".join(cells))
+        for path in paths[1:]:
+            typer.echo(str(path))
+        typer.echo(str(paths[0]))
+
+
+@app.command()
+def export(
+    study: StudyArg,
+    ema: Annotated[
+        bool,
+        typer.Option(
+            "--ema",
+            help="EMA Workbench's format (a .tar.gz that ema_workbench.load_results reads).",
+        ),
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="The file to write (default: STUDY/ema_results.tar.gz)."),
+    ] = None,
+) -> None:
+    """Export a study's experiments and outcomes; print the file as the last line."""
+    from sim.sensitivity import export_ema, open_study
+
+    with handled():
+        if not ema:
+            raise BadInput("choose a format: --ema")
+        found = open_study(study)
+        path = export_ema(found, out if out is not None else found.folder / "ema_results.tar.gz")
+        typer.echo(str(path))
+
+
+@app.command()
+def status(study: StudyArg) -> None:
+    """How many runs of a study folder (complete, interrupted or in progress) are done,
+    failed and left."""
+    from sim.study import study_status
+
+    with handled():
+        s = study_status(study)
+        typer.echo(
+            f"{s.folder}: {s.kind}, {s.state}: {s.done} done, {s.failed} failed, {s.left} left "
+            f"of {s.total} runs"
+        )
 
 
 def _print_comparison(folder: Path, metrics: list[str]) -> None:

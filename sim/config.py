@@ -1273,6 +1273,169 @@ class OutputConfig(Strict):
 
 
 # --------------------------------------------------------------------------------------------
+# Sweeps
+# --------------------------------------------------------------------------------------------
+
+DISTRIBUTION_PARAMETERS = {
+    "uniform": ("low", "high"),
+    "loguniform": ("low", "high"),
+    "triangular": ("low", "high", "mode"),
+    "normal": ("mean", "sd"),
+    "truncated_normal": ("low", "high", "mean", "sd"),
+    "lognormal": ("mean", "sd"),
+}
+"""The distributions a swept parameter may follow, and the numbers each needs (SALib's
+``unif``, ``logunif``, ``triang``, ``norm``, ``truncnorm`` and ``lognorm``)."""
+
+
+class DistributionConfig(Strict):
+    kind: Literal[
+        "uniform", "loguniform", "triangular", "normal", "truncated_normal", "lognormal"
+    ] = _f("The distribution's family (see docs/MODEL.md, section 7).")
+    low: float | None = _f(
+        "Lower bound (uniform, loguniform, triangular, truncated_normal).", default=None
+    )
+    high: float | None = _f(
+        "Upper bound (uniform, loguniform, triangular, truncated_normal).", default=None
+    )
+    mode: float | None = _f(
+        "Peak of a triangular distribution, between low and high.", default=None
+    )
+    mean: float | None = _f(
+        "Mean (normal, truncated_normal; lognormal: of the logarithm).", default=None
+    )
+    sd: float | None = _f(
+        "Standard deviation (normal, truncated_normal; lognormal: of the logarithm).",
+        default=None,
+        gt=0,
+    )
+
+    @model_validator(mode="after")
+    def _numbers_of_its_kind(self) -> DistributionConfig:
+        needed = DISTRIBUTION_PARAMETERS[self.kind]
+        given = {k for k in ("low", "high", "mode", "mean", "sd") if getattr(self, k) is not None}
+        missing = [k for k in needed if k not in given]
+        extra = sorted(given - set(needed))
+        if missing or extra:
+            parts = [f"needs {', '.join(missing)}"] if missing else []
+            parts += [f"does not take {', '.join(extra)}"] if extra else []
+            raise ValueError(
+                f"a {self.kind} distribution {' and '.join(parts)} (it takes {', '.join(needed)})"
+            )
+        if "low" in needed and not self.low < self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        if self.kind == "loguniform" and self.low <= 0:
+            raise ValueError("a loguniform distribution needs low > 0")
+        if self.kind == "triangular" and not self.low <= self.mode <= self.high:
+            raise ValueError(f"mode ({self.mode}) must lie between low and high")
+        return self
+
+
+SweepLevel = StrictBool | int | float | str | None
+
+
+class SweepParameter(Strict):
+    """One swept key: a range, a list of levels or a distribution (exactly one)."""
+
+    range: list[float] | None = _f(
+        "[low, high]: the key varies uniformly between the two.",
+        default=None,
+        min_length=2,
+        max_length=2,
+    )
+    levels: list[SweepLevel] | None = _f(
+        "The values the key takes (each equally likely; a grid takes them all).",
+        default=None,
+        min_length=1,
+        max_length=1000,
+    )
+    distribution: DistributionConfig | None = _f(
+        "The distribution the key's values are drawn from (not for a grid).", default=None
+    )
+    integer: StrictBool | None = _f(
+        "Round drawn values to whole numbers (null: when the scenario's value is an integer).",
+        default=None,
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> SweepParameter:
+        given = [k for k in ("range", "levels", "distribution") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of range, levels or distribution"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if self.range is not None and not self.range[0] < self.range[1]:
+            raise ValueError(f"range [{self.range[0]}, {self.range[1]}]: low must be below high")
+        if self.levels is not None and len(set(map(repr, self.levels))) != len(self.levels):
+            raise ValueError("levels must be distinct")
+        return self
+
+
+SWEEP_DESIGNS = ("grid", "lhs", "sobol", "morris")
+
+
+class SweepConfig(Strict):
+    """A parameter sweep for ``zhongcao sweep``: keys to vary (EMA Workbench's uncertain
+    factors and levers) and the design that samples them (SALib)."""
+
+    design: Literal["grid", "lhs", "sobol", "morris"] = _f(
+        "How design points are chosen: a full grid, Latin hypercube, Sobol' sequence with "
+        "Saltelli's scheme (for Sobol' indices) or Morris trajectories (elementary effects)."
+    )
+    samples: int = _f(
+        "grid: values per range; lhs: points; sobol: base samples N (a power of 2; "
+        "N x (D + 2) points, N x (2D + 2) with second_order); morris: trajectories "
+        "(N x (D + 1) points).",
+        ge=1,
+        le=1_000_000,
+    )
+    seeds: int = _f(
+        "Seed indices per design point (common random numbers across points).",
+        default=1,
+        ge=1,
+        le=10_000,
+    )
+    factors: dict[str, SweepParameter] = _f(
+        "Uncertain factors: dotted keys of the scenario the platform does not choose.",
+        default_factory=dict,
+    )
+    levers: dict[str, SweepParameter] = _f(
+        "Levers: dotted keys of the scenario the platform chooses (its policies).",
+        default_factory=dict,
+    )
+    second_order: StrictBool = _f("sobol: also sample for second-order indices.", default=False)
+    morris_levels: int = _f(
+        "morris: levels of the grid trajectories move on (even).", default=4, ge=2, le=100
+    )
+
+    @model_validator(mode="after")
+    def _coherent(self) -> SweepConfig:
+        both = sorted(set(self.factors) & set(self.levers))
+        if both:
+            raise ValueError(f"a key is either a factor or a lever, not both: {', '.join(both)}")
+        if not self.factors and not self.levers:
+            raise ValueError("a sweep needs at least one factor or lever")
+        for key in [*self.factors, *self.levers]:
+            if key.split(".")[0] in ("seed", "policies", "sweep"):
+                raise ValueError(
+                    f"{key!r} cannot be swept: runs are paired by seed index across design "
+                    "points (common random numbers), and sweeps and policies do not nest"
+                )
+        if self.design == "grid":
+            drawn = [k for k, p in {**self.factors, **self.levers}.items() if p.distribution]
+            if drawn:
+                raise ValueError(
+                    f"a grid takes ranges or levels, not distributions: {', '.join(drawn)}"
+                )
+        if self.design == "sobol" and self.samples & (self.samples - 1):
+            raise ValueError(f"sobol: samples must be a power of 2 (got {self.samples})")
+        if self.design == "morris" and self.morris_levels % 2:
+            raise ValueError(f"morris: morris_levels must be even (got {self.morris_levels})")
+        return self
+
+
+# --------------------------------------------------------------------------------------------
 # The scenario
 # --------------------------------------------------------------------------------------------
 
@@ -1337,6 +1500,11 @@ class Scenario(Strict):
     )
     calibrate: CalibrationConfig | None = _f(
         "Free parameters for `zhongcao calibrate` (null: the scenario is not calibrated)."
+    )
+    sweep: SweepConfig | None = _f(
+        "A parameter sweep for `zhongcao sweep` (absent: none). A single run and `compare` "
+        "ignore it.",
+        default=None,
     )
     output: OutputConfig
 

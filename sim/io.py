@@ -133,6 +133,11 @@ class OutputError(Exception):
     """A results folder cannot be created where asked: bad input (exit code 2)."""
 
 
+class StudyError(Exception):
+    """A study folder that cannot be resumed or read (see :mod:`sim.study`): bad input (exit
+    code 2)."""
+
+
 def check_writable(parent: Path) -> None:
     """Raise OutputError unless results folders can be created in ``parent`` (or, when it does
     not exist yet, in its nearest existing ancestor)."""

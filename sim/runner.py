@@ -165,26 +165,32 @@ def run_scenario(
     progress: Progress | None = None,
     plot: bool = True,
     reserved: Callable[[Reservation], None] | None = None,
+    seed_index: int = 0,
+    extra: dict | None = None,
 ) -> RunResult:
     """Run a loaded scenario once and write its results folder under ``out_root`` (with its
     default figures unless ``plot`` is False). The folder is reserved before the simulation
-    starts and ``reserved`` is told of it."""
+    starts and ``reserved`` is told of it. ``seed_index`` picks run ``i`` of a study
+    (:func:`sim.rng.run_seed`: the same run as seed index ``i`` of a comparison or sweep);
+    ``extra`` is added to run.json."""
     config = loaded.config
-    name = f"{config.name}-seed{config.seed}-{timestamp()}"
+    index = f"-i{seed_index}" if seed_index else ""
+    name = f"{config.name}-seed{config.seed}{index}-{timestamp()}"
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     with atomic_folder(Path(out_root), name, reserved) as (partial, final):
         t0 = time.perf_counter()
-        recorder = simulate(config, progress=progress)
+        recorder = simulate(config, seed_index, progress=progress)
         wall = time.perf_counter() - t0
         summary = write_run_folder(
             partial,
             config,
             loaded.resolved,
             recorder,
-            seed_index=0,
+            seed_index=seed_index,
             command=command if command is not None else sys.argv,
             wall_time_s=wall,
             started_at=started_at,
+            extra=extra,
             plot=plot,
         )
     return RunResult(final, summary, wall)

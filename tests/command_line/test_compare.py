@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 import cli
 import sim.compare
 import sim.model
+import sim.study
 from sim.compare import compare
 from sim.model import MarketModel
 from sim.scenario import ScenarioError, load_policies, load_scenario
@@ -238,7 +239,7 @@ def test_bad_policies_exit_2_before_any_run(tmp_path, monkeypatch, body, args, e
     invalid: exit 2 with the problem and its line, and no run is started."""
     scenario = write_scenario(tmp_path, body)
     started = []
-    monkeypatch.setattr(sim.compare, "run_task", lambda task: started.append(task))
+    monkeypatch.setattr(sim.study, "execute_run", lambda task: started.append(task))
     result, out = run_compare(tmp_path, scenario, "--seeds", "1", "--workers", "1", *args)
     assert result.exit_code == 2, result.output
     assert expected in result.stderr
@@ -309,10 +310,12 @@ def wait_for(condition, proc: subprocess.Popen, timeout: float, what: str) -> No
 
 @pytest.mark.usefixtures("compiled_kernel")
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_during_runs_stops_the_workers_and_leaves_nothing(tmp_path, signum):
+def test_a_signal_during_runs_stops_the_workers_and_keeps_the_finished_runs(tmp_path, signum):
     """SIGTERM to the command, or Ctrl-C to its process group, while runs are in progress in a
-    pool of two workers: the workers stop at once, the command exits 130 and no folder, partial
-    or complete, is left behind (a worker left running would write into it after removal).
+    pool of two workers: the workers stop at once, the command exits 130 and the finished runs
+    are kept, complete, in a folder named ``<name>.interrupted`` — with no run half-written (a
+    worker left running would write into it after the rename) and no study tables or run.json
+    that would make it look complete.
 
     The folder is looked at once every worker has gone: the workers inherit the command's
     stdout and stderr, so reading them to the end waits for the last one to exit (and, where
@@ -338,13 +341,17 @@ def test_a_signal_during_runs_stops_the_workers_and_leaves_nothing(tmp_path, sig
             timeout=90,
             what="a run finished",
         )
+        finished = {
+            p.parent.name + "/" + p.parent.parent.name
+            for p in out.glob(".*.partial/runs/*/seed*/run.json")
+        }
         if signum == signal.SIGINT:
             os.killpg(group, signum)
         else:
             proc.send_signal(signum)
         _, stderr = proc.communicate(timeout=30)  # to the end: every worker has closed them
         assert proc.returncode == 130, stderr
-        assert "interrupted" in stderr
+        assert "interrupted" in stderr and "--resume" in stderr
         assert "Traceback" not in stderr
         if PROC:
             wait_for_exit(live_members(group), timeout=10)  # exiting, past closing its files
@@ -353,4 +360,11 @@ def test_a_signal_during_runs_stops_the_workers_and_leaves_nothing(tmp_path, sig
         if proc.poll() is None or (PROC and live_members(group)):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(group, signal.SIGKILL)
-    assert list(out.iterdir()) == []
+    (kept,) = out.iterdir()
+    assert kept.name.endswith(".interrupted") and not kept.name.startswith(".")
+    assert not (kept / "run.json").exists() and not (kept / "summary.csv").exists()
+    runs = {p.name + "/" + p.parent.name for p in kept.glob("runs/*/*") if p.is_dir()}
+    assert finished <= runs
+    assert not list(kept.glob("runs/*/.*"))
+    for run in kept.glob("runs/*/*/"):
+        assert (run / "run.json").is_file()

@@ -24,6 +24,7 @@ import sim.compare
 import sim.model
 import sim.resources
 import sim.runner
+import sim.study
 from sim.compare import compare
 from sim.io import atomic_folder
 from sim.plots import draw
@@ -426,14 +427,14 @@ def test_governance_figure_does_not_name_a_policy_without_runs(monkeypatch, tmp_
         encoding="utf-8",
     )
     small = ["steps=3", "population.consumers=1500"]
-    original = sim.compare.simulate
+    original = sim.study.simulate
 
     def simulate(config, seed_index=0, *args, **kwargs):
         if config.platform.governance.strictness < 0.5:
             raise RuntimeError("lax fails")
         return original(config, seed_index, *args, **kwargs)
 
-    monkeypatch.setattr(sim.compare, "simulate", simulate)
+    monkeypatch.setattr(sim.study, "simulate", simulate)
     base, policies = load_scenario(path, small), load_policies(path, small)
     folder = compare(base, policies, tmp_path / "out", seeds=1, workers=1, plot=False).folder
     (figure,) = draw(open_results(folder), ["governance"], [], tmp_path / "figures")

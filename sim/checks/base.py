@@ -52,7 +52,7 @@ QUICK = Scale(
     consumers=3_000,
     days=90,
     scenario="tiny.yaml",
-    many_merchants=Scale(seeds=2, consumers=20_000, days=60, warmup_days=30),
+    many_merchants=Scale(seeds=2, consumers=12_000, days=60, warmup_days=30),
 )
 """The small versions (run by the test suite): the tiny market; and where a case needs many
 merchants (event studies, merchants' accounts), the baseline at 20,000 consumers (120

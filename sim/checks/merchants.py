@@ -27,7 +27,7 @@ GMV relative to the large run's, merchants' accrual margin (profit / GMV) in abs
 STATIONARY_TOLERANCE = {"mean_platform_trust": 0.01, "gmv_yuan": 0.05, "merchants_active": 0.05}
 """Largest change over the last 30 counted days (least-squares trend x 30, over the mean)."""
 WINDOW = 30
-QUICK_LARGE = 30_000
+QUICK_LARGE = 20_000
 """The larger market of the quick version of the tenth-scale case (the full version uses the
 baseline's consumers)."""
 

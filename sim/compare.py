@@ -12,7 +12,7 @@ A comparison folder holds, besides the study's ``study.json``:
 * ``runs/<policy>/seed<i>/``: one complete run folder per finished run;
 * ``summary.csv``: a row per run: ``policy``, ``seed_index``, ``status``, ``error``,
   ``wall_time_s``, the value of every key a policy sets, and every metric's whole-run value;
-* ``comparison.csv``: ``policy, metric, mean, ci_low, ci_high, n``: 95% t-intervals across
+* ``comparison.csv``: ``policy, metric, mean, ci_low, ci_high, n, method``: 95% intervals across
   seeds;
 * ``differences.csv``: each policy minus the first, paired by seed, with 95% t-intervals;
 * ``figures/``: every figure that fits a comparison (PNG and SVG), ``report.html``: one

@@ -39,16 +39,21 @@ class Metric:
     """(model after the day, the day's record) -> the day's value."""
     weight: str | None = None
     """For a share metric: the metric it is a share of; the summary is the weighted mean."""
+    label: str | None = None
+    """A reader's name for the metric, without its unit (figures, tables); None: the one
+    :mod:`sim.labels` gives it."""
 
 
 REGISTRY: dict[str, Metric] = {}
 
 
-def metric(name, unit, definition, summary="sum", weight=None):
+def metric(name, unit, definition, summary="sum", weight=None, label=None):
     def add(fn):
         if name in REGISTRY:
             raise ValueError(f"metric {name!r} registered twice")
-        REGISTRY[name] = Metric(name, unit, " ".join(definition.split()), summary, fn, weight)
+        REGISTRY[name] = Metric(
+            name, unit, " ".join(definition.split()), summary, fn, weight, label
+        )
         return fn
 
     return add

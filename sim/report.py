@@ -14,11 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from sim.io import write_text
-from sim.plots import Figure, metric_label
+from sim.labels import label
+from sim.plots import Figure, few_seeds_warning, metric_label
 from sim.results import ComparisonResults
 
 CAPTIONS = {
-    "compare": "Whole-run value of the headline metrics per policy: mean across seeds with its 95% t-interval.",
+    "differences": "The headline figure: each policy minus the reference policy, paired by seed, with the 95% t-interval of the mean difference; an interval clear of zero is a difference the seeds resolve.",
+    "compare": "Whole-run value of the headline metrics per policy: mean across seeds with its 95% interval (Student-t, or a percentile bootstrap where t would cross the metric's bounds). Overlapping intervals can still hide a resolved paired difference.",
     "timeseries": "Headline metrics over days: mean across seeds per policy, with a 95% band.",
     "channels": "GMV by channel over days, stacked (mean across seeds), one panel per policy.",
     "inequality": "Lorenz curves on the last day; legend: Gini, mean and 95% interval over seeds.",
@@ -37,6 +39,7 @@ th:first-child, td:first-child { text-align: left; }
 th { background: #f3f3f3; } code { background: #f3f3f3; padding: 0 0.2em; }
 figure { margin: 1.2em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { color: #555; font-size: 0.9em; } .muted { color: #666; font-size: 0.9em; }
+.warning { color: #8b0000; font-weight: bold; }
 """
 
 
@@ -71,7 +74,8 @@ def comparison_rows(results: ComparisonResults, metrics: list[str]) -> str:
                 else f"<td>{_interval(*row[['mean', 'ci_low', 'ci_high']].iloc[0])}</td>"
             )
         rows.append(
-            f"<tr><td><code>{html.escape(metric_label(metric))}</code></td>{''.join(cells)}</tr>"
+            f"<tr><td>{html.escape(metric_label(metric))} <span class=muted><code>"
+            f"{html.escape(metric)}</code></span></td>{''.join(cells)}</tr>"
         )
     return f"<table><tr><th>metric (whole run)</th>{head}</tr>{''.join(rows)}</table>"
 
@@ -93,7 +97,10 @@ def difference_rows(results: ComparisonResults, metrics: list[str]) -> str:
                 if row.empty
                 else f"<td>{_interval(*row[['mean_difference', 'ci_low', 'ci_high']].iloc[0])}</td>"
             )
-        rows.append(f"<tr><td><code>{html.escape(metric)}</code></td>{''.join(cells)}</tr>")
+        rows.append(
+            f"<tr><td>{html.escape(label(metric))} <span class=muted><code>"
+            f"{html.escape(metric)}</code></span></td>{''.join(cells)}</tr>"
+        )
     return f"<table><tr><th>metric</th>{head}</tr>{''.join(rows)}</table>"
 
 
@@ -132,6 +139,17 @@ def write_report(results: ComparisonResults, figures: list[Figure], path: Path) 
             f"<figcaption><strong>{figure.kind}</strong>: {html.escape(caption)}</figcaption></figure>"
         )
     seeds = info.get("seeds", "?")
+    warning = few_seeds_warning(len(info.get("seed_indices", [])))
+    warning_note = f"<p class=warning>⚠ {html.escape(warning)}</p>" if warning else ""
+    methods = set(results.comparison.get("method", []))
+    bootstrap_note = (
+        " Where a t-interval would cross what a metric allows (a share below 0, a count below "
+        "0), the table gives the percentile bootstrap interval (scipy.stats.bootstrap) "
+        "instead, which stays within the observed values; comparison.csv says which in its "
+        "<code>method</code> column."
+        if "bootstrap" in methods
+        else ""
+    )
     runs_ok = int((results.summary["status"] == "ok").sum()) if "status" in results.summary else 0
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -143,7 +161,8 @@ def write_report(results: ComparisonResults, figures: list[Figure], path: Path) 
 {config.get("steps", "?")} days; {config.get("population", {}).get("consumers", 0):,} consumers;
 root seed {info.get("seed")}; seed index i of every policy starts from
 SeedSequence(seed, spawn_key=(i,)) (common random numbers). Intervals are 95% Student-t
-intervals across seeds; differences are paired by seed.</p>
+intervals across seeds; differences are paired by seed.{bootstrap_note}</p>
+{warning_note}
 {failure_note}
 <h2>Policies</h2>
 <table><tr><th>policy</th><th>overrides of the scenario</th></tr>{policies}</table>

@@ -15,6 +15,9 @@ from scipy import stats
 
 CONFIDENCE = 0.95
 ID_COLUMNS = ("policy", "seed_index")
+FEW_SEEDS = 5
+"""Below this many seeds, intervals are flagged as rough in figures and reports."""
+BOOTSTRAP_RESAMPLES = 9_999
 
 
 def mean_ci(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float, float, int]:
@@ -32,6 +35,34 @@ def mean_ci(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, 
         return mean, mean, mean, n
     low, high = stats.t.interval(confidence, n - 1, loc=mean, scale=sem)
     return mean, float(low), float(high), n
+
+
+def bounded_mean_ci(
+    values: np.ndarray,
+    limits: tuple[float, float] | None,
+    confidence: float = CONFIDENCE,
+) -> tuple[float, float, float, int, str]:
+    """:func:`mean_ci`, unless its interval crosses ``limits`` (lower, upper): then the
+    percentile bootstrap interval of the mean, which stays within the observed values.
+    Returns mean, low, high, n and the method (``"t"`` or ``"bootstrap"``)."""
+    mean, low, high, n = mean_ci(values, confidence)
+    if limits is None or not np.isfinite(low):
+        return mean, low, high, n, "t"
+    lower, upper = limits
+    if low >= lower and high <= upper:
+        return mean, low, high, n, "t"
+    x = np.asarray(values, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    result = stats.bootstrap(
+        (x,),
+        np.mean,
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        confidence_level=confidence,
+        method="percentile",
+        rng=np.random.default_rng(0),
+    )
+    ci = result.confidence_interval
+    return mean, float(ci.low), float(ci.high), n, "bootstrap"
 
 
 def mean_ci_rows(
@@ -57,16 +88,21 @@ def metric_columns(summary: pd.DataFrame) -> list[str]:
 
 
 def comparison_table(summary: pd.DataFrame, confidence: float = CONFIDENCE) -> pd.DataFrame:
-    """One row per policy and metric: ``policy, metric, mean, ci_low, ci_high, n`` over seeds.
+    """One row per policy and metric: ``policy, metric, mean, ci_low, ci_high, n, method``
+    over seeds; intervals respect each metric's bounds (:func:`bounded_mean_ci`,
+    :func:`sim.labels.bounds`).
 
     ``summary`` has one row per finished run (``policy``, ``seed_index``, metrics).
     """
+    from sim.labels import bounds
+
     rows = []
     for policy, group in summary.groupby("policy", sort=False):
         for metric in metric_columns(summary):
-            mean, low, high, n = mean_ci(group[metric].to_numpy(), confidence)
-            rows.append((policy, metric, mean, low, high, n))
-    return pd.DataFrame(rows, columns=["policy", "metric", "mean", "ci_low", "ci_high", "n"])
+            values = group[metric].to_numpy()
+            rows.append((policy, metric, *bounded_mean_ci(values, bounds(metric), confidence)))
+    columns = ["policy", "metric", "mean", "ci_low", "ci_high", "n", "method"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def paired_differences(

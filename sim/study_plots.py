@@ -1,6 +1,6 @@
 """Figures of a sweep, from its files: each metric against each swept key, and sensitivity
-indices with their confidence intervals (PNG and SVG, written as :func:`sim.plots.save`
-writes every figure)."""
+indices with their confidence intervals (PNG, SVG and the CSV of what each plots, written as
+:func:`sim.plots.save` writes every figure)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def plot_sweep(summary: pd.DataFrame, keys: list[str], metrics: list[str], stem:
             ax.set_ylabel(metric_label(metric), fontsize=8)
     fig.suptitle("Sweep: each run's whole-run value against each swept key")
     fig.tight_layout()
-    return save(fig, stem)
+    return save(fig, stem, ok[[*dict.fromkeys([*keys, *metrics])]])
 
 
 def plot_sensitivity(table: pd.DataFrame, stem: Path):
@@ -66,4 +66,5 @@ def plot_sensitivity(table: pd.DataFrame, stem: Path):
     method = table["method"].iloc[0] if not table.empty else ""
     fig.suptitle(f"Sensitivity ({method}): indices with 95% confidence intervals")
     fig.tight_layout()
-    return save(fig, stem)
+    shown = table[table["index"].isin(indices)]
+    return save(fig, stem, shown[["metric", "parameter", "index", "value", "ci_low", "ci_high"]])

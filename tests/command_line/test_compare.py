@@ -80,7 +80,15 @@ def test_compare_writes_every_file_and_prints_the_folder_last(tmp_path):
         ("strict", 1),
     ]
     comparison = pd.read_csv(folder / "comparison.csv")
-    assert list(comparison.columns) == ["policy", "metric", "mean", "ci_low", "ci_high", "n"]
+    assert list(comparison.columns) == [
+        "policy",
+        "metric",
+        "mean",
+        "ci_low",
+        "ci_high",
+        "n",
+        "method",
+    ]
     gmv = comparison[comparison["metric"] == "gmv_yuan"].set_index("policy")
     for policy in ("lax", "strict"):
         runs = summary.loc[summary["policy"] == policy, "gmv_yuan"]

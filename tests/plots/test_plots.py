@@ -16,6 +16,7 @@ import textwrap
 from functools import cache
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import SCENARIOS
 from typer.testing import CliRunner
@@ -32,7 +33,7 @@ SMALL = ["--steps", "8", "--consumers", "1500"]
 POLICIES = ("lax", "strict")
 RUN_FIGURES = ("timeseries", "channels", "inequality", "followers", "governance", "network")
 """The default figures of a run folder."""
-COMPARISON_FIGURES = ("compare", *RUN_FIGURES)
+COMPARISON_FIGURES = ("differences", "compare", *RUN_FIGURES)
 """The default figures of a comparison folder."""
 
 
@@ -94,11 +95,12 @@ def svg_text(path: Path) -> str:
 
 
 def test_run_draws_its_default_figures(root):
-    """`zhongcao run` writes a PNG and an SVG of each default figure into the run folder's
-    figures/ (that --no-plot writes none is tested with the run folder's files, in
-    tests/command_line)."""
+    """`zhongcao run` writes a PNG, an SVG and the CSV of what it plots for each default figure
+    into the run folder's figures/ (that --no-plot writes none is tested with the run folder's
+    files, in tests/command_line)."""
     figures = sorted(p.name for p in (run_folder(root) / "figures").iterdir())
-    assert figures == sorted(f"{kind}.{ext}" for kind in RUN_FIGURES for ext in ("png", "svg"))
+    expected = (f"{kind}.{ext}" for kind in RUN_FIGURES for ext in ("png", "svg", "csv"))
+    assert figures == sorted(expected)
 
 
 def test_compare_draws_its_default_figures_and_report(root):
@@ -115,7 +117,7 @@ def test_compare_draws_its_default_figures_and_report(root):
 def test_a_run_folder_fits_every_kind_but_compare(root):
     results = open_results(run_folder(root))
     assert isinstance(results, RunResults)
-    assert kinds_for(results) == [k for k in KINDS if k != "compare"]
+    assert kinds_for(results) == [k for k in KINDS if k not in ("compare", "differences")]
 
 
 def test_a_comparison_folder_fits_every_kind(root):
@@ -126,13 +128,13 @@ def test_a_comparison_folder_fits_every_kind(root):
     assert all(len(results.runs[p]) == 2 for p in POLICIES)
 
 
-@pytest.mark.parametrize("kind", [k for k in KINDS if k != "compare"])
+@pytest.mark.parametrize("kind", [k for k in KINDS if k not in ("compare", "differences")])
 def test_each_kind_renders_from_a_run_folder(root, tmp_path, kind):
     """A run's figure has both formats, labelled axes, and one series (or five channels)."""
     results = open_results(run_folder(root))
     (figure,) = draw(results, [kind], ["gmv_yuan", "orders"], tmp_path)
-    assert {p.suffix for p in figure.paths} == {".png", ".svg"}
-    assert all(p.stat().st_size > 1000 for p in figure.paths)
+    assert {p.suffix for p in figure.paths} == {".png", ".svg", ".csv"}
+    assert all(p.stat().st_size > 1000 for p in figure.paths if p.suffix != ".csv")
     expected = len(CHANNELS) if kind == "channels" else 1
     assert figure.series == expected
     text = svg_text(tmp_path / f"{kind}.svg")
@@ -141,7 +143,8 @@ def test_each_kind_renders_from_a_run_folder(root, tmp_path, kind):
     if kind in ("timeseries", "channels", "governance"):
         assert "day" in text
     if kind == "timeseries":
-        assert "gmv_yuan (yuan)" in text and "orders (orders)" in text
+        assert "GMV (yuan)" in text and "gmv_yuan" in text  # the label, and the name in small
+        assert "orders (orders)" not in text and "orders" in text
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
@@ -150,14 +153,19 @@ def test_each_kind_renders_from_a_comparison_folder(root, tmp_path, kind):
     every policy's name in its legend."""
     results = open_results(comparison_folder(root))
     (figure,) = draw(results, [kind], ["gmv_yuan", "violator_gmv_share"], tmp_path)
-    expected = len(CHANNELS) if kind == "channels" else len(POLICIES)
-    assert figure.series == expected
+    expected = {"channels": len(CHANNELS), "differences": len(POLICIES) - 1}
+    assert figure.series == expected.get(kind, len(POLICIES))
     text = svg_text(tmp_path / f"{kind}.svg")
-    labels = CHANNELS if kind == "channels" else POLICIES
+    labels = {"channels": CHANNELS, "differences": POLICIES[1:]}.get(kind, POLICIES)
     for label in labels:
         assert label in text, (kind, label)
     if kind == "compare":
-        assert "policy" in text and "gmv_yuan (yuan)" in text
+        assert "policy" in text and "GMV (yuan)" in text
+        assert "violators' share of GMV (%)" in text
+    if kind == "differences":
+        assert "difference (yuan), minus lax" in text and "difference (%), minus lax" in text
+    if kind != "network":  # the network shows seed index 0, no interval
+        assert "Only 2 seeds: intervals are rough" in text
     if kind == "inequality":
         assert "Gini" in text and "cumulative share of holders" in text
     if kind == "followers":
@@ -199,6 +207,9 @@ def test_cli_plot_with_kind_and_metric(root, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "returns (orders)" in svg_text(folder / "figures" / "timeseries.svg")
+    data = pd.read_csv(folder / "figures" / "timeseries.csv")
+    assert list(data.columns) == ["metric", "policy", "step", "mean"]
+    assert set(data["metric"]) == {"returns"} and len(data) == 8
 
 
 @pytest.mark.parametrize(

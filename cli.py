@@ -998,6 +998,77 @@ def _ratio_warnings(config) -> list[str]:
     return ratio_warnings(config, load_scenario(SCENARIOS / "baseline.yaml").config)
 
 
+@app.command()
+def table(
+    folder: Annotated[Path, typer.Argument(help="A comparison folder.", show_default=False)],
+    metric: Annotated[
+        list[str],
+        typer.Option(
+            "--metric",
+            help="A row: NAME, or NAME:thousand|million|billion to scale money (repeatable).",
+            show_default=False,
+        ),
+    ],
+    differences: Annotated[
+        bool,
+        typer.Option(
+            "--differences", help="Each policy minus the reference, paired by seed, instead."
+        ),
+    ] = False,
+) -> None:
+    """Print a Markdown table of a comparison: per metric, each policy's mean and 95%
+    interval over seeds, or the paired differences (what the README quotes; see
+    `sim.tables`)."""
+    from sim.results import ComparisonResults, open_results
+    from sim.tables import TableError, markdown_table
+
+    with handled():
+        results = open_results(folder)
+        if not isinstance(results, ComparisonResults):
+            raise BadInput(f"{folder}: a comparison folder is needed (`zhongcao compare`)")
+        try:
+            typer.echo(markdown_table(results, list(metric), differences))
+        except TableError as exc:
+            raise BadInput(str(exc)) from None
+
+
+@app.command()
+def explore(
+    scenario: Annotated[
+        Path | None, typer.Argument(help="Scenario YAML file (default: tiny).", show_default=False)
+    ] = None,
+    baseline: Annotated[
+        Path | None, typer.Option(help="A run folder whose lines the charts show beside.")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free one).")] = 8765,
+    open_browser: Annotated[
+        bool, typer.Option("--open/--no-open", help="Open a browser tab.")
+    ] = False,
+) -> None:
+    """Explore a scenario in the browser (Mesa's SolaraViz): set the levers, Reset, then step
+    or play, and watch the headline metrics, the channel mix and the governance actions."""
+    import subprocess
+
+    from sim.explore import BASELINE_ENV, SCENARIO_ENV, prepare
+
+    with handled():
+        if scenario is not None:
+            load_scenario(scenario)  # bad input before the server starts
+        try:
+            prepare(scenario, baseline)
+        except ValueError as exc:
+            raise BadInput(str(exc)) from None
+        env = {**os.environ, SCENARIO_ENV: str(scenario or ""), BASELINE_ENV: str(baseline or "")}
+        command = [sys.executable, "-m", "solara", "run", "sim.explore_app", "--production",
+                   "--host", host, "--port", str(port), "--no-check-version",
+                   "--open" if open_browser else "--no-open"]  # fmt: skip
+        err.print(f"explorer: http://{host}:{port}/ (Ctrl-C stops it)", markup=False)
+        code = subprocess.call(command, env=env)
+        if code not in (0, -signal.SIGINT, -signal.SIGTERM):
+            raise typer.Exit(EXIT_FAILURE)
+
+
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 

@@ -68,7 +68,7 @@ LABELS: dict[str, str] = {
     "gov_screened": "listings screened",
     "live_listings": "live listings",
     "cheating_listing_share": "cheating listings' share",
-    "cheating_launch_share": "cheating launches' share",
+    "cheating_launch_share": "share of launches that cheat",
     "cheating_entrant_share": "entrants who cheat",
     "gmv_weighted_true_quality": "true quality of GMV",
     "mean_quality_belief": "consumers' belief of quality",
@@ -110,6 +110,8 @@ def is_share(name: str) -> bool:
 def with_unit(name: str) -> str:
     """Label and unit: "GMV (yuan)", "violators' share of GMV (%)"."""
     u = "%" if is_share(name) else unit(name)
+    if "(0-1)" in u:  # "trust (0-1)": the label says what it is; the unit, its scale
+        u = "0-1"
     text = label(name)
     return f"{text} ({u})" if u and u not in text else text
 

@@ -56,10 +56,13 @@ class Recorder:
         self.creator_rows: list[tuple] = []
         self.merchant_rows: list[tuple] = []
         self.follow_sample = pd.DataFrame({"consumer": [], "creator": []}, dtype="int64")
+        self.engine: dict = {}
+        """How the consumer kernel ran: ``{"name": "numba" or "numpy", "threads": n}``."""
 
     def record(self, model: MarketModel) -> None:
         # The scenario's day just simulated: negative during the warm-up.
         step = model.calendar_day
+        self.engine = {"name": model.engine, "threads": model.threads}
         self.rows.append({"step": step, **model.metrics})
         last = step == model.config.steps - 1
         if step >= 0 and (step % self.sample_every == 0 or last):

@@ -9,7 +9,9 @@ A run folder holds
   ``output.agent_sample_every_days`` days;
 * ``follows_sample.parquet``: who a sample of consumers follows on the last day (for network
   figures);
-* ``run.json``: provenance (seed, versions, config hash, command, wall time), written last.
+* ``run.json``: provenance (seed, the version of every dependency, the git commit and
+  whether the tree was dirty, the consumer kernel's engine and threads, config hash, command,
+  wall time), written last.
 
 The folder is reserved under a hidden ``.<name>.partial`` name before the simulation starts
 (so an unwritable ``--out`` fails at once, and concurrent runs get distinct folders), every
@@ -35,6 +37,7 @@ import pandas as pd
 from sim.config import Scenario
 from sim.io import Reservation, atomic_folder, write_csv, write_json, write_parquet, write_text
 from sim.model import MarketModel
+from sim.provenance import dependency_versions, git_state
 from sim.recorder import Recorder
 from sim.scenario import LoadedScenario, config_sha256, dump_yaml
 
@@ -73,13 +76,15 @@ class RunResult:
 
 
 def package_versions() -> dict[str, str]:
+    """Python's version and that of zhongcao and every package it depends on
+    (:func:`sim.provenance.dependency_versions`)."""
     versions = {"python": platform.python_version()}
-    for name in PACKAGES:
+    for name in PACKAGES:  # named even if the installed metadata does not reach them
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
-    return versions
+    return {**versions, **dependency_versions()}
 
 
 def simulate(
@@ -143,6 +148,8 @@ def write_run_folder(
         "started_at": started_at,
         "wall_time_s": round(wall_time_s, 3),
         "versions": package_versions(),
+        "git": git_state(),
+        "engine": dict(recorder.engine),
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
         "files": list(RUN_FILES),
         **(extra or {}),

@@ -48,8 +48,10 @@ Path_ = tuple[str | int, ...]
 
 EXTENDS_KEY = "extends"
 
-SHIPPED_SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
-"""The scenarios that ship with zhongcao; any scenario may extend them."""
+SHIPPED_SCENARIOS = (Path(__file__).resolve().parent / "scenarios").resolve()
+"""The scenarios that ship with zhongcao; any scenario may extend them. Package data
+(``sim/scenarios``): in the source tree a link to the repository's ``scenarios/``, in a wheel
+the files themselves."""
 
 MAX_FILE_BYTES = 1 << 20
 """Largest scenario file read (1 MiB; the baseline, which holds every key, is about 12 KiB)."""

@@ -66,6 +66,7 @@ from sim.io import (
     write_json,
     write_text,
 )
+from sim.provenance import git_state
 from sim.runner import package_versions, simulate, timestamp, write_run_folder
 from sim.scenario import (
     POLICIES_KEY,
@@ -686,6 +687,7 @@ def run_study(
             "command": list(command),
             "started_at": plan_info.get("started_at"),
             "versions": package_versions(),
+            "git": git_state(),
         }
         finish(root, plan, summary[summary["status"] == "ok"], info)
         info["wall_time_s"] = round(time.perf_counter() - t0, 3)

@@ -1064,7 +1064,14 @@ def explore(
                    "--host", host, "--port", str(port), "--no-check-version",
                    "--open" if open_browser else "--no-open"]  # fmt: skip
         err.print(f"explorer: http://{host}:{port}/ (Ctrl-C stops it)", markup=False)
-        code = subprocess.call(command, env=env)
+        server = subprocess.Popen(command, env=env)
+        try:
+            code = server.wait()
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: stop the server, and say so
+            server.terminate()
+            server.wait(timeout=30)
+            err.print("explorer stopped", markup=False)
+            return
         if code not in (0, -signal.SIGINT, -signal.SIGTERM):
             raise typer.Exit(EXIT_FAILURE)
 

@@ -190,6 +190,9 @@ class Market(MarketModel):
             self.loaded.config, seed=seed, seed_index=seed_index, engine=engine, threads=threads
         )
         self.running = True
+        self.days_in_all = self.config.warmup_days + self.config.steps
+        """Days the scenario simulates: its warm-up, then its counted days."""
+        self._calendar: list[int] = []
         types = {Merchant: MERCHANT_REPORTERS, Creator: CREATOR_REPORTERS} if collect_agents else {}
         self.datacollector = mesa.DataCollector(
             model_reporters={name: _reporter(name) for name in REGISTRY},
@@ -198,22 +201,25 @@ class Market(MarketModel):
 
     def step(self) -> None:
         """One day (:meth:`sim.model.MarketModel.step`), then collect its data; ``running``
-        turns False after the scenario's last day."""
+        turns False after the scenario's last day (its warm-up days come first)."""
         super().step()
         self.datacollector.collect(self)
-        self.running = self.day < self.config.steps
+        self._calendar.append(self.calendar_day)
+        self.running = self.day < self.days_in_all
 
     def run(self, days: int | None = None) -> Market:
-        """Step ``days`` days (default: until the scenario's last day). Returns the market."""
-        for _ in range(self.config.steps - self.day if days is None else days):
+        """Step ``days`` days (default: through the warm-up and every counted day).
+        Returns the market."""
+        for _ in range(self.days_in_all - self.day if days is None else days):
             self.step()
         return self
 
     def timeseries(self) -> pd.DataFrame:
-        """The metrics of every day so far: one row per day (index ``day``), one column per
-        metric (the DataCollector's model variables)."""
+        """The metrics of every day so far: one row per day, one column per metric (the
+        DataCollector's model variables). The index ``day`` is the scenario's day, as in a
+        results folder: 0 is the first counted day, the warm-up's days are negative."""
         table = self.datacollector.get_model_vars_dataframe()
-        table.index = pd.RangeIndex(len(table), name="day")
+        table.index = pd.Index(self._calendar[: len(table)], name="day")
         return table
 
     def merchants_table(self, every_day: bool = False) -> pd.DataFrame:

@@ -15,7 +15,7 @@ A comparison folder holds, besides the study's ``study.json``:
 * ``comparison.csv``: ``policy, metric, mean, ci_low, ci_high, n, method``: 95% intervals across
   seeds;
 * ``differences.csv``: each policy minus the first, paired by seed, with 95% t-intervals;
-* ``figures/``: every figure that fits a comparison (PNG and SVG), ``report.html``: one
+* ``figures/``: every figure that fits a comparison (PNG, SVG and CSV), ``report.html``: one
   self-contained page with the scenario, the policies, the tables and every figure;
 * ``config.yaml``: the scenario with its policies; ``run.json``: provenance, written last.
 

@@ -112,7 +112,9 @@ def Summary(model: Market):
     cfg = model.config
     on = [ch for ch in CHANNELS if getattr(cfg.platform.channels, ch)]
     text = (
-        f"**{model.scenario_name}** — day {model.day} of {cfg.steps}; "
+        f"**{model.scenario_name}** — day {model.day} of {model.days_in_all}"
+        + (f" (the first {cfg.warmup_days} a warm-up)" if cfg.warmup_days else "")
+        + "; "
         f"strictness {cfg.platform.governance.strictness:.2f}, take rate "
         f"{cfg.platform.take_rate:.2f}, {cfg.population.consumers:,} consumers, channels: "
         f"{', '.join(on) or 'none'}."

@@ -6,7 +6,7 @@ one, else from :data:`LABELS`, else it is spelled out from the name (``gmv_live_
 
 Bounds are what a metric's definition allows: shares and 0-1 scores lie in [0, 1]; counts and
 money that only flows one way (GMV, refunds, costs) are never negative; profits, net revenue
-and surplus may take either sign. :mod:`sim.stats` uses them to choose intervals that respect
+and surplus may take either sign, and so may a quantity in a unit not listed here. :mod:`sim.stats` uses them to choose intervals that respect
 them.
 """
 
@@ -77,6 +77,12 @@ LABELS: dict[str, str] = {
 
 ACRONYMS = {"gmv": "GMV", "mcn": "MCN", "gov": "governance"}
 SIGNED = ("profit", "revenue", "surplus")
+COUNTS = frozenset(
+    {"orders", "impressions", "consumers", "units", "complaints", "merchants", "creators",
+     "actions", "investigations", "listings", "convictions", "products", "share of capacity",
+     "yuan per 1000 impressions", "yuan/day"}
+)  # fmt: skip
+"""Units of quantities that are never negative."""
 """Money metrics whose name holds one of these may be negative."""
 
 
@@ -125,6 +131,10 @@ def bounds(name: str) -> tuple[float, float] | None:
     u = metric.unit
     if u == "share" or "(0-1)" in u or u == "orders per impression":
         return (0.0, 1.0)
+    if u == "flag (0 or 1)":
+        return (0.0, 1.0)
     if u == "yuan":
         return None if any(word in name for word in SIGNED) else (0.0, math.inf)
-    return (0.0, math.inf)  # counts of orders, people, agents, actions
+    if u in COUNTS:
+        return (0.0, math.inf)
+    return None  # a unit not known here (a ratio that may fall either way): no bound

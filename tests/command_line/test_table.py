@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 import shlex
-from functools import cache
 
 import pandas as pd
+import pytest
 from conftest import ROOT, SCENARIOS
 from typer.testing import CliRunner
 
@@ -19,13 +19,14 @@ from sim.tables import table_blocks
 
 runner = CliRunner()
 NUMBER = re.compile(r"[−-]?\d+(?:,\d{3})*(?:\.\d+)?")
-SMALL = {"steps": 4, "population.consumers": 800, "population.creators": 30,
+SMALL = {"steps": 4, "warmup_days": 0, "population.consumers": 800, "population.creators": 30,
          "population.merchants": 20, "population.mcns": 1}  # fmt: skip
 
 
-@cache
-def comparison(root) -> str:
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> str:
     """The README's scenario at a tiny size: every policy, two seeds."""
+    root = tmp_path_factory.mktemp("table")
     results = compare(SCENARIOS / "governance_strictness.yaml", SMALL, seeds=2, out=root)
     return str(results.folder)
 
@@ -35,10 +36,9 @@ def shape(lines: list[str]) -> list[str]:
     return [NUMBER.sub("N", line.strip()) for line in lines]
 
 
-def test_the_readme_tables_have_the_generators_format(tmp_path_factory):
+def test_the_readme_tables_have_the_generators_format(folder):
     blocks = table_blocks((ROOT / "README.md").read_text(encoding="utf-8"))
     assert blocks, "the README has no generated table"
-    folder = comparison(tmp_path_factory.mktemp("table"))
     for args, lines in blocks:
         result = runner.invoke(cli.app, ["table", folder, *shlex.split(args)])
         assert result.exit_code == 0, result.output
@@ -46,8 +46,7 @@ def test_the_readme_tables_have_the_generators_format(tmp_path_factory):
         assert shape(lines) == shape(generated)
 
 
-def test_the_table_holds_the_comparisons_numbers(tmp_path_factory):
-    folder = comparison(tmp_path_factory.mktemp("table"))
+def test_the_table_holds_the_comparisons_numbers(folder):
     result = runner.invoke(
         cli.app,
         ["table", folder, "--metric", "gmv_yuan:thousand", "--metric", "violator_gmv_share"],
@@ -71,8 +70,7 @@ def test_the_table_holds_the_comparisons_numbers(tmp_path_factory):
     assert share.startswith("| violators' share of GMV (%) |")
 
 
-def test_differences_and_bad_requests(tmp_path_factory):
-    folder = comparison(tmp_path_factory.mktemp("table"))
+def test_differences_and_bad_requests(folder):
     result = runner.invoke(cli.app, ["table", folder, "--differences", "--metric", "orders"])
     assert result.exit_code == 0, result.output
     assert "| moderate − lax | strict − lax |" in result.stdout

@@ -113,11 +113,16 @@ def is_share(name: str) -> bool:
     return unit(name) == "share"
 
 
+def display_unit(name: str) -> str:
+    """The unit as shown: shares in %, a 0-1 score as "0-1" ("trust (0-1)": the label says
+    what it is, the unit its scale)."""
+    u = "%" if is_share(name) else unit(name)
+    return "0-1" if "(0-1)" in u else u
+
+
 def with_unit(name: str) -> str:
     """Label and unit: "GMV (yuan)", "violators' share of GMV (%)"."""
-    u = "%" if is_share(name) else unit(name)
-    if "(0-1)" in u:  # "trust (0-1)": the label says what it is; the unit, its scale
-        u = "0-1"
+    u = display_unit(name)
     text = label(name)
     return f"{text} ({u})" if u and u not in text else text
 

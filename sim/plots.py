@@ -33,7 +33,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from sim.io import atomic_write, write_csv
-from sim.labels import is_share, label, unit, with_unit
+from sim.labels import display_unit, is_share, label, with_unit
 from sim.metrics import fit_power_law_tail, gini
 from sim.results import ComparisonResults, Results, RunResults
 from sim.stats import FEW_SEEDS, mean_ci, mean_ci_rows
@@ -327,7 +327,7 @@ def plot_differences(results: ComparisonResults, stem: Path, metrics: list[str])
         handles = handles or h
         ax.axhline(0.0, color="black", linewidth=0.8)
         _metric_axis(ax, metric, "policy")
-        unit_text = "%" if is_share(metric) else unit(metric)
+        unit_text = display_unit(metric)
         ax.set_ylabel(f"difference ({unit_text}), minus {reference}")
         ax.grid(axis="x", visible=False)
         shown.append(rows.reset_index().assign(metric=metric))

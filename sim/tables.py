@@ -15,7 +15,7 @@ import re
 
 import numpy as np
 
-from sim.labels import is_share, label, unit
+from sim.labels import display_unit, is_share, label
 from sim.metrics import REGISTRY
 from sim.results import ComparisonResults
 
@@ -58,9 +58,7 @@ def _cell(mean: float, low: float, high: float, factor: float, d: int) -> str:
 
 def row_label(name: str, scale: str | None) -> str:
     """``"GMV (million yuan)"``; a stock (summarised at its last day) says so."""
-    u = "%" if is_share(name) else unit(name)
-    if "(0-1)" in u:
-        u = "0-1"
+    u = display_unit(name)
     if scale:
         u = f"{scale} {u}"
     metric = REGISTRY.get(name)

@@ -295,3 +295,36 @@ def compare(
         plot=plot,
     )  # fmt: skip
     return open_results(result.folder)
+
+
+def sweep(
+    scenario: ScenarioSource,
+    overrides: Mapping[str, Any] | Sequence[str] | None = None,
+    *,
+    workers: int = 1,
+    out: str | Path = "results",
+    plot: bool = False,
+    resume: str | Path | None = None,
+):
+    """Run the design points of a scenario's ``sweep:`` section (as ``zhongcao sweep``,
+    :mod:`sim.study`); ``overrides`` may set ``sweep.samples``, ``sweep.seeds`` or the design.
+    Returns the :class:`sim.study.StudyResult` (``folder``, ``summary``: a row per run with
+    the values of the swept keys and every metric)."""
+    from sim.compare import local_executor
+    from sim.study import run_study, sweep_plan
+    from sim.sweep import finish_sweep
+
+    sets = as_overrides(overrides)
+    if isinstance(scenario, Mapping):
+        with _as_file(scenario) as path:
+            return sweep(path, sets, workers=workers, out=out, plot=plot, resume=resume)
+    path = scenario_path(scenario)
+    plan = sweep_plan(path, load_scenario(path, sets), sets)
+    executor = local_executor(workers)
+    try:
+        return run_study(
+            plan, Path(out), executor=executor, finish=finish_sweep(plot),
+            command=["sim.api.sweep"], resume=None if resume is None else Path(resume),
+        )  # fmt: skip
+    finally:
+        executor.close()

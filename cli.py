@@ -919,7 +919,15 @@ def calibrate(
     seeds: Annotated[
         int | None, typer.Option(min=1, help="Seed indices per trial (default: the scenario's).")
     ] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes for a trial's runs.")] = 1,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Local worker processes for a trial's runs.")
+    ] = None,
+    dask: Annotated[
+        str | None, typer.Option(help="Run a trial's runs on a local Dask cluster: local[:N].")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Run a trial's runs on the Dask cluster at ADDRESS.")
+    ] = None,
     resume: Annotated[
         Path | None, typer.Option(help="Continue the interrupted calibration in this folder.")
     ] = None,
@@ -955,6 +963,9 @@ def calibrate(
         )
         for name, lacking in plan.unmeasurable.items():
             err.print(f"target {name}: not measurable (lacks {', '.join(lacking)})", markup=False)
+        choice = ExecutorChoice(workers, dask, scheduler)
+        at_once = choice.check(plan.seeds * len(cal._groups(plan)))
+        executor = choice.make(at_once) if (workers or 1) > 1 or dask or scheduler else None
         err.print(f"calibrating into {reservation.partial}", markup=False)
         with progress_bar("trials") as bar:
             task = bar.add_task("trials", total=budget)
@@ -963,7 +974,7 @@ def calibrate(
                     plan,
                     reservation,
                     budget,
-                    workers=workers,
+                    executor=executor,
                     sensitivity=sensitivity,
                     progress=lambda done, total, best: bar.update(task, completed=done),
                     command=["zhongcao", *sys.argv[1:]],

@@ -4,6 +4,8 @@ closest to a targets file (:mod:`sim.targets`).
 * The free parameters and their ranges are the scenario's ``calibrate:`` block; every trial
   runs each target's scenario with the trial's values on the block's ``seeds`` seed indices
   (common random numbers: every trial faces the same luck) and scores the weighted distance.
+  A trial's runs go to a study executor (:mod:`sim.executors`: this process, the local pool,
+  or Dask), and its figures are gathered in a fixed order, so results do not depend on it.
 * The search is Optuna's TPE. Its suggestion for trial ``n`` is a function of the finished
   trials and ``n`` alone (the sampler is seeded from the scenario's seed and ``n``), and the
   trials are kept in Optuna's SQLite storage in the study folder, so an interrupted
@@ -26,7 +28,6 @@ import json
 import math
 import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -168,13 +169,35 @@ def _target_scenario(scenario: Path, target: Target) -> Path:
 # --------------------------------------------------------------------------------------------
 
 
-def _run_task(task: tuple[str, tuple[str, ...], int]) -> pd.DataFrame:
-    """One run: (scenario path, overrides, seed index) -> its wide table of counted days."""
+@dataclasses.dataclass(frozen=True)
+class FigureTask:
+    """One run of a trial and the targets it measures; a pure function of its fields."""
+
+    key: int
+    path: str
+    overrides: tuple[str, ...]
+    seed_index: int
+    targets: tuple[Target, ...]
+
+    @property
+    def study_id(self) -> str:
+        """Names the trial's values (a Dask key must differ between trials)."""
+        blob = json.dumps([self.path, list(self.overrides)]).encode()
+        return "calibration-" + hashlib.sha256(blob).hexdigest()[:16]
+
+    @property
+    def variant(self) -> str:
+        return f"run{self.key}"
+
+
+def run_figures(task: FigureTask) -> dict:
+    """Run one member of a trial and return the targets' figures (the record an executor of
+    :mod:`sim.executors` hands back)."""
     from sim.runner import simulate
 
-    path, overrides, seed_index = task
-    config = load_scenario(path, list(overrides), allow_outside=True).config
-    return simulate(config, seed_index=seed_index, threads=1).wide()
+    config = load_scenario(task.path, list(task.overrides), allow_outside=True).config
+    wide = simulate(config, seed_index=task.seed_index, threads=1).wide()
+    return {"status": "ok", "figures": {t.name: evaluate(t, wide) for t in task.targets}}
 
 
 def _groups(plan: Plan) -> dict[tuple[str, int | None], list[Target]]:
@@ -185,21 +208,23 @@ def _groups(plan: Plan) -> dict[tuple[str, int | None], list[Target]]:
     return groups
 
 
-def figures_at(plan: Plan, values: dict[str, float], pool) -> dict[str, tuple[float, float]]:
+def figures_at(plan: Plan, values: dict[str, float], executor) -> dict[str, tuple[float, float]]:
     """Each measurable target's mean figure over the seeds and its standard error, at the
-    parameter values ``values``."""
+    parameter values ``values``; the runs go to ``executor`` (:mod:`sim.executors`). A run
+    that failed counts as a figure that is not a number."""
     overrides = (*plan.overrides, *(f"{k}={v!r}" for k, v in values.items()))
-    tasks, owners = [], []
+    tasks = []
     for (path, days), targets in _groups(plan).items():
         extra = (f"steps={days}",) if days else ()
         for seed in range(plan.seeds):
-            tasks.append((path, (*overrides, *extra), seed))
-            owners.append(targets)
-    runs = list(pool.map(_run_task, tasks)) if pool is not None else [_run_task(t) for t in tasks]
+            tasks.append(FigureTask(len(tasks), path, (*overrides, *extra), seed, tuple(targets)))
+    records: dict[int, dict] = {}
+    executor.execute(run_figures, tasks, lambda task, record: records.__setitem__(task.key, record))
     per_target: dict[str, list[float]] = {}
-    for targets, wide in zip(owners, runs, strict=True):
-        for target in targets:
-            per_target.setdefault(target.name, []).append(evaluate(target, wide))
+    for task in tasks:  # in task order, whatever order the runs finished in
+        figures = records[task.key].get("figures", {})
+        for target in task.targets:
+            per_target.setdefault(target.name, []).append(figures.get(target.name, math.nan))
     out = {}
     for name, values_ in per_target.items():
         arr = np.array(values_, dtype=np.float64)
@@ -226,7 +251,7 @@ def calibrate(
     plan: Plan,
     reservation: Reservation,
     budget: int,
-    workers: int = 1,
+    executor=None,
     sensitivity: bool = True,
     progress: Callable[[int, int, float], None] | None = None,
     command: Sequence[str] | None = None,
@@ -251,8 +276,10 @@ def calibrate(
             f"{folder}: was started with another scenario, targets, seeds or code version "
             "(fingerprints differ); start a new calibration instead of resuming this one"
         )
+    from sim.executors import InProcess
+
     root = plan.loaded.config.seed
-    pool = ProcessPoolExecutor(workers) if workers > 1 else None
+    pool = executor if executor is not None else InProcess()
     try:
 
         def objective(trial) -> float:
@@ -276,8 +303,7 @@ def calibrate(
         best = study.best_trial
         rows = _sensitivity(plan, best, pool) if sensitivity else []
     finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+        pool.close()
     _write_reports(plan, folder, study, best, rows, budget, command)
     finish_folder(reservation)
     return reservation.final

@@ -239,3 +239,20 @@ def test_the_miss_is_zero_in_the_band_and_grows_outside_it():
     blog = Target(name="u", expression="x", value=1.0, band=[0.0, 2.0], source="s", grade="blog")
     # weights by grade: an official miss counts five times a blog's
     assert distance([t, blog], {"t": 14.0, "u": 1.0}) == pytest.approx(0.2**2 * 1.0 / 1.2)
+
+
+def test_a_calibration_on_two_workers_proposes_and_scores_what_one_does(
+    monkeypatch, files, tmp_path
+):
+    """A trial's runs go to the study executor; the local pool gives the search exactly the
+    figures the calling process does."""
+    scenario, targets = files
+    scenario.write_text(SCENARIO.replace("seeds: 1", "seeds: 2"))
+    one = calibrate(monkeypatch, scenario, targets, tmp_path / "one", "--budget", "2")
+    two = calibrate(
+        monkeypatch, scenario, targets, tmp_path / "two", "--budget", "2", "--workers", "2"
+    )
+    assert one.exit_code == 0 and two.exit_code == 0, one.output + two.output
+    a = pd.read_csv(next((tmp_path / "one").glob("calibration-*")) / "history.csv")
+    b = pd.read_csv(next((tmp_path / "two").glob("calibration-*")) / "history.csv")
+    pd.testing.assert_frame_equal(a, b, check_exact=True)

@@ -199,11 +199,17 @@ class DayCounts:
         definition="""Margin (net revenue less unit cost) of the units paid traffic added that
         day, against the counterfactual organic share of each listing (§7.11).""",
     )
-    launches: int = counter()
-    """Products launched (screened) today."""
+    launches: int = counter(
+        metric="launches",
+        unit="products",
+        definition="Products launched (put through screening) that day.",
+    )
     cheating_launches: int = counter()
-    entrant_launches: int = counter()
-    """First products of merchants."""
+    entrant_launches: int = counter(
+        metric="first_launches",
+        unit="products",
+        definition="Merchants' first products launched that day.",
+    )
     cheating_entrant_launches: int = counter()
     convictions_honest: int = counter(
         metric="convictions_honest",

@@ -35,12 +35,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.vocabulary import GOVERNANCE_ACTIONS
-
 if TYPE_CHECKING:
     from sim.config import GovernanceConfig
 
-ACTIONS = GOVERNANCE_ACTIONS
 MIN_SEVERITY = 0.1
 """Severity of a conviction whose product is not worse than claimed (a wrong conviction)."""
 SALES_WINDOW_DAYS = 30

@@ -311,8 +311,7 @@ def _on_platform(m, day):
 )
 def _trust(m, day):
     pop = m.population
-    on = pop.on_platform
-    return float(pop.platform_trust[on].mean()) if on.any() else float("nan")
+    return pop.mean_trust() if pop.on_platform.any() else float("nan")
 
 
 # --- merchants ------------------------------------------------------------------------------
@@ -906,9 +905,7 @@ def _cheating_launches(m, day):
     return _ratio(day.counts.cheating_launches, day.counts.launches)
 
 
-@metric("launches", "products", "Products launched (put through screening) that day.")
-def _launches(m, day):
-    return float(day.counts.launches)
+counter_metric(DayCounts, "launches")
 
 
 @metric(
@@ -924,9 +921,7 @@ def _cheating_entrants(m, day):
     return _ratio(day.counts.cheating_entrant_launches, day.counts.entrant_launches)
 
 
-@metric("first_launches", "products", "Merchants' first products launched that day.")
-def _first_launches(m, day):
-    return float(day.counts.entrant_launches)
+counter_metric(DayCounts, "entrant_launches")
 
 
 @metric(

@@ -160,10 +160,6 @@ class Merchant(mesa.Agent):
     def active(self) -> bool:
         return self.status == "active"
 
-    @property
-    def is_live(self) -> bool:
-        return self.active and self.listing.live
-
     # phase 2: exit ----------------------------------------------------------------------------
 
     def insolvent(self) -> bool:

@@ -36,7 +36,6 @@ def test_the_naive_split_would_go_negative_where_this_one_does_not():
     """With every commission at its cap, the plain ``p - p x take - p x commission`` is below
     zero for some of the take rates 0.01 ... 0.99 (float32 rounding); the split never is."""
     price = np.full(99, 123.45)
-    take, commission = stored_rates(0.0, 1.0)
     rates = np.arange(1, 100) / 100
     take = rates.astype(np.float32)
     commission = np.minimum(np.ones(99), 1.0 - rates).astype(np.float32)

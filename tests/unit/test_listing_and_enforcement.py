@@ -114,4 +114,4 @@ def test_enforcement_is_a_pure_function_of_its_inputs_and_draws():
     b = enforce(**cols, rules=r, min_evidence=10.0, rng=np.random.default_rng(7))
     assert a.investigated == b.investigated > 0
     np.testing.assert_array_equal(a.convict, b.convict)
-    np.testing.assert_array_equal(cols["excess_se"], np.linspace(0, 20, 50)), "inputs unchanged"
+    np.testing.assert_array_equal(cols["excess_se"], np.linspace(0, 20, 50))  # inputs unchanged

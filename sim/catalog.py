@@ -57,6 +57,14 @@ class Listings:
             return -1
         return int(self.merchant_to_listing[merchant_idx])
 
+    def of_merchants(self, merchant_idx: np.ndarray) -> np.ndarray:
+        """:meth:`of_merchant` of each: (m,) int64 merchant idx -> (m,) listing index or -1."""
+        merchant_idx = np.asarray(merchant_idx, dtype=np.int64)
+        known = merchant_idx < self.merchant_to_listing.size
+        out = np.full(merchant_idx.size, -1, dtype=np.int64)
+        out[known] = self.merchant_to_listing[merchant_idx[known]]
+        return out
+
 
 @dataclass
 class Content:

@@ -36,6 +36,7 @@ before any cheater is caught.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -104,14 +105,16 @@ class Shop:
 
 
 def _outcomes(option: Option, terms: Terms):
-    base, gap, low, ret_bad, ret_good, complain, review = terms.experience
+    return _expected(option.true_quality, option.claimed_quality, terms.experience)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _expected(true_quality: float, claimed_quality: float, experience: tuple):
+    """The expected outcomes of one product (a merchant's options are fixed, so each is
+    computed once per set of experience terms). The arrays are shared: read, never write."""
+    base, gap, low, ret_bad, ret_good, complain, review = experience
     p = dissatisfaction_probability(
-        np.array([option.true_quality]),
-        np.array([option.claimed_quality]),
-        np.zeros(1),
-        base,
-        gap,
-        low,
+        np.array([true_quality]), np.array([claimed_quality]), np.zeros(1), base, gap, low
     )
     return expected_outcomes(p, ret_bad, ret_good, complain, review)
 

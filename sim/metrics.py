@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,92 @@ class Metric:
 
 
 REGISTRY: dict[str, Metric] = {}
+
+
+class Sellers:
+    """The sellers' attributes the metrics read, as arrays, each taken from the agents once
+    per day however many metrics read it (a metric over the sellers costs a pass over an
+    array, not a walk over the agents)."""
+
+    def __init__(self, model: Model):
+        self.model = model
+        self._fits: dict = {}
+
+    @cached_property
+    def merchants(self) -> list:
+        """The merchants in business, in activation order."""
+        return self.model.active_merchants()
+
+    def _m(self, attr: str, dtype) -> np.ndarray:
+        return np.array([getattr(x, attr) for x in self.merchants], dtype=dtype)
+
+    @cached_property
+    def merchant_kind(self) -> np.ndarray:
+        """(active merchants,) index in MERCHANT_KINDS."""
+        return np.array([MERCHANT_KINDS.index(x.kind) for x in self.merchants], dtype=np.int64)
+
+    @cached_property
+    def violator(self) -> np.ndarray:
+        return self._m("violator", bool)
+
+    @cached_property
+    def utilisation_ema(self) -> np.ndarray:
+        return self._m("utilisation_ema", np.float64)
+
+    @cached_property
+    def days_loss_making(self) -> np.ndarray:
+        return self._m("days_loss_making", np.int64)
+
+    @cached_property
+    def traffic_budget_yuan(self) -> np.ndarray:
+        return self._m("traffic_budget_yuan", np.float64)
+
+    @cached_property
+    def active_creators(self) -> list:
+        return self.model.active_creators()
+
+    @cached_property
+    def independent_income_ema(self) -> np.ndarray:
+        """(active independent creators,) their income moving averages."""
+        return np.array([c.income_ema_yuan for c in self.model.independent_creators()])
+
+    @cached_property
+    def ever_independent(self) -> list:
+        """Every independent creator who ever entered, by idx."""
+        return [c for c in self.model.creators if c.independent]
+
+    @cached_property
+    def ever_independent_active(self) -> np.ndarray:
+        return np.array([c.active for c in self.ever_independent], dtype=bool)
+
+    def independent(self, survivors: bool, attr: str) -> np.ndarray:
+        """``attr`` of the independent creators ever (or, ``survivors``, still active)."""
+        key = ("independent", survivors, attr)
+        if key not in self._fits:
+            values = np.array([getattr(c, attr) for c in self.ever_independent], dtype=np.float64)
+            self._fits[key] = values[self.ever_independent_active] if survivors else values
+        return self._fits[key]
+
+    def tail_fit(self, values_key: tuple, values: np.ndarray, discrete: bool):
+        """:func:`fit_power_law_tail` of ``values`` once a day (its index and size are two
+        metrics)."""
+        key = ("fit", values_key, discrete)
+        if key not in self._fits:
+            self._fits[key] = fit_power_law_tail(
+                values, max_candidates=TAIL_CANDIDATES, discrete=discrete
+            )
+        return self._fits[key]
+
+
+_CURRENT: list[Sellers] = []
+"""The day's :class:`Sellers` while :func:`collect` runs."""
+
+
+def sellers(model: Model) -> Sellers:
+    """The sellers' arrays of ``model`` today (shared by the metrics of one collect)."""
+    if _CURRENT and _CURRENT[0].model is model:
+        return _CURRENT[0]
+    return Sellers(model)
 
 
 def metric(name, unit, definition, summary="sum", weight=None, label=None):
@@ -321,7 +408,7 @@ def _trust(m, day):
     "merchants_active", "merchants", "Merchants in business at the end of the day.", summary="last"
 )
 def _merchants_active(m, day):
-    return float(len(m.active_merchants()))
+    return float(len(sellers(m).merchants))
 
 
 @metric(
@@ -331,8 +418,8 @@ def _merchants_active(m, day):
     summary="last",
 )
 def _violator_share(m, day):
-    active = m.active_merchants()
-    return _ratio(sum(x.violator for x in active), len(active))
+    s = sellers(m)
+    return _ratio(int(s.violator.sum()), len(s.merchants))
 
 
 @metric(
@@ -386,8 +473,8 @@ for _i, _kind in enumerate(MERCHANT_KINDS):
     def _kind_profit(m, day, i=_i):
         return float(day.counts.merchant_profit_by_kind_yuan[i])
 
-    def _kind_active(m, day, kind=_kind):
-        return float(sum(x.kind == kind for x in m.active_merchants()))
+    def _kind_active(m, day, i=_i):
+        return float((sellers(m).merchant_kind == i).sum())
 
     def _kind_entries(m, day, i=_i):
         return float(day.counts.merchant_entries_by_kind[i])
@@ -395,9 +482,10 @@ for _i, _kind in enumerate(MERCHANT_KINDS):
     def _kind_exits(m, day, i=_i):
         return float(day.counts.merchant_exits_by_kind[i])
 
-    def _kind_utilisation(m, day, kind=_kind):
-        use = [x.utilisation_ema for x in m.active_merchants() if x.kind == kind]
-        return float(np.mean(use)) if use else float("nan")
+    def _kind_utilisation(m, day, i=_i):
+        s = sellers(m)
+        use = s.utilisation_ema[s.merchant_kind == i]
+        return float(np.mean(use)) if use.size else float("nan")
 
     metric(
         f"merchant_profit_accrual_kind_{_kind}_yuan",
@@ -421,13 +509,9 @@ for _i, _kind in enumerate(MERCHANT_KINDS):
         f"Merchants of kind {_kind} that left that day: bankrupt, exited or removed.",
     )(_kind_exits)
 
-    def _kind_losing(m, day, kind=_kind):
-        return float(
-            sum(
-                x.kind == kind and x.days_loss_making >= LONG_LOSS_DAYS
-                for x in m.active_merchants()
-            )
-        )
+    def _kind_losing(m, day, i=_i):
+        s = sellers(m)
+        return float(((s.merchant_kind == i) & (s.days_loss_making >= LONG_LOSS_DAYS)).sum())
 
     metric(
         f"merchants_loss_making_90d_kind_{_kind}",
@@ -459,8 +543,8 @@ has been negative this many days in a row."""
     summary="mean",
 )
 def _loss_making(m, day):
-    active = m.active_merchants()
-    return _ratio(sum(x.days_loss_making >= LOSS_MAKING_DAYS for x in active), len(active))
+    s = sellers(m)
+    return _ratio(int((s.days_loss_making >= LOSS_MAKING_DAYS).sum()), len(s.merchants))
 
 
 counter_metric(DayCounts, "potential_merchant_entrants")
@@ -479,7 +563,7 @@ counter_metric(DayCounts, "merchant_profit_violator_yuan")
     summary="last",
 )
 def _honest_active(m, day):
-    return float(sum(not x.violator for x in m.active_merchants()))
+    return float((~sellers(m).violator).sum())
 
 
 @metric(
@@ -489,7 +573,7 @@ def _honest_active(m, day):
     summary="last",
 )
 def _violator_active(m, day):
-    return float(sum(x.violator for x in m.active_merchants()))
+    return float(sellers(m).violator.sum())
 
 
 counter_metric(DayCounts, "violator_exits")
@@ -505,7 +589,7 @@ counter_metric(DayCounts, "violator_exits")
     summary="last",
 )
 def _creators_active(m, day):
-    return float(len(m.active_creators()))
+    return float(len(sellers(m).active_creators))
 
 
 counter_metric(DayCounts, "creator_entries")
@@ -521,7 +605,7 @@ counter_metric(DayCounts, "creator_exits")
     summary="last",
 )
 def _income_gini(m, day):
-    return gini(np.array([c.income_ema_yuan for c in m.independent_creators()]))
+    return gini(sellers(m).independent_income_ema)
 
 
 @metric(
@@ -531,7 +615,7 @@ def _income_gini(m, day):
     summary="last",
 )
 def _top1(m, day):
-    return top_share(np.array([c.income_ema_yuan for c in m.independent_creators()]), 0.01)
+    return top_share(sellers(m).independent_income_ema, 0.01)
 
 
 @metric(
@@ -542,24 +626,21 @@ def _top1(m, day):
 )
 def _follower_gini(m, day):
     followers = m.follows.followers
-    return gini(np.array([int(followers[c.idx]) for c in m.active_creators()]))
+    idx = np.array([c.idx for c in sellers(m).active_creators], dtype=np.int64)
+    return gini(followers[idx])
 
 
 TAIL_CANDIDATES = 60
 """xmin candidates of the daily tail fits (fit_power_law_tail's max_candidates)."""
 
 
-def _independent(m, survivors: bool) -> list:
-    return [c for c in m.creators if c.independent and (c.active or not survivors)]
-
-
 def _lifetime_income(m, survivors: bool) -> np.ndarray:
-    return np.array([c.earned_total_yuan for c in _independent(m, survivors)], dtype=np.float64)
+    return sellers(m).independent(survivors, "earned_total_yuan")
 
 
 def _followers_of(m, survivors: bool) -> np.ndarray:
-    f = m.follows.followers
-    return np.array([f[c.idx] for c in _independent(m, survivors)], dtype=np.float64)
+    idx = sellers(m).independent(survivors, "idx").astype(np.int64)
+    return m.follows.followers[idx].astype(np.float64)
 
 
 def tail_index(values: np.ndarray, discrete: bool = True) -> float:
@@ -582,25 +663,25 @@ for _who, _survivors, _text in (
         return top_share(_lifetime_income(m, s), 0.01)
 
     def _life_tail(m, day, s=_survivors):
-        return tail_index(_lifetime_income(m, s), discrete=False)
+        fit = sellers(m).tail_fit(("income", s), _lifetime_income(m, s), discrete=False)
+        return fit[0] - 1.0
 
     def _fol_gini(m, day, s=_survivors):
         return gini(_followers_of(m, s))
 
     def _fol_tail(m, day, s=_survivors):
-        return tail_index(_followers_of(m, s))
+        return sellers(m).tail_fit(("followers", s), _followers_of(m, s), discrete=True)[0] - 1.0
 
     def _life_total(m, day, s=_survivors):
         return float(_lifetime_income(m, s).sum())
 
     def _life_tail_size(m, day, s=_survivors):
-        fit = fit_power_law_tail(
-            _lifetime_income(m, s), max_candidates=TAIL_CANDIDATES, discrete=False
-        )
+        fit = sellers(m).tail_fit(("income", s), _lifetime_income(m, s), discrete=False)
         return float(fit[2])
 
     def _fol_tail_size(m, day, s=_survivors):
-        return float(fit_power_law_tail(_followers_of(m, s), max_candidates=TAIL_CANDIDATES)[2])
+        fit = sellers(m).tail_fit(("followers", s), _followers_of(m, s), discrete=True)
+        return float(fit[2])
 
     _lifetime = """lifetime income on accrual (content income plus the expected kept part of
     commissions, net of MCN shares, booked on the day of the sale)"""
@@ -669,7 +750,7 @@ for _who, _survivors, _text in (
     summary="last",
 )
 def _top1_gmv(m, day):
-    return top_share(np.array([c.gmv_total_yuan for c in _independent(m, False)]), 0.01)
+    return top_share(sellers(m).independent(False, "gmv_total_yuan"), 0.01)
 
 
 @metric(
@@ -679,7 +760,7 @@ def _top1_gmv(m, day):
     summary="last",
 )
 def _creator_gmv(m, day):
-    return float(sum(c.gmv_total_yuan for c in _independent(m, False)))
+    return float(sum(sellers(m).independent(False, "gmv_total_yuan").tolist()))
 
 
 @metric(
@@ -731,7 +812,7 @@ for _name in (
     "mean_creator_skill", "skill (0-1)", "Mean content skill of active creators.", summary="last"
 )
 def _skill(m, day):
-    active = m.active_creators()
+    active = sellers(m).active_creators
     return float(np.mean([c.skill for c in active])) if active else float("nan")
 
 
@@ -826,8 +907,8 @@ def _clearing(m, day):
     summary="last",
 )
 def _budget(m, day):
-    active = m.active_merchants()
-    return float(np.mean([x.traffic_budget_yuan for x in active])) if active else float("nan")
+    s = sellers(m)
+    return float(np.mean(s.traffic_budget_yuan)) if s.merchants else float("nan")
 
 
 @metric(
@@ -963,7 +1044,7 @@ def _belief(m, day):
     its end (over a run: their sum, the share of honest merchants removed).""",
 )
 def _honest_removed_share(m, day):
-    honest = sum(not x.violator for x in m.active_merchants())
+    honest = int((~sellers(m).violator).sum())
     return _ratio(day.counts.honest_removed, honest)
 
 
@@ -987,7 +1068,11 @@ def _warmup(m, day):
 
 def collect(model: Model, day: Day) -> dict[str, float]:
     """Every registered metric of the day just simulated (``day``, the model after it)."""
-    return {name: float(m.compute(model, day)) for name, m in REGISTRY.items()}
+    _CURRENT[:] = [Sellers(model)]
+    try:
+        return {name: float(m.compute(model, day)) for name, m in REGISTRY.items()}
+    finally:
+        _CURRENT.clear()
 
 
 def summarize(wide: pd.DataFrame) -> dict[str, float]:

@@ -81,6 +81,7 @@ class MarketModel(mesa.Model):
         root = config.seed if seed is None else seed
         self.engine, self.threads = choose_engine(engine, threads)
         streams = Streams(run_seed(root, seed_index))
+        self._active_cache: dict[tuple, list] = {}
         super().__init__(seed=streams.seed_int("mesa"))
         self.config = config
         self.streams = streams
@@ -129,13 +130,34 @@ class MarketModel(mesa.Model):
         return None if self.last_day is None else self.last_day.listings
 
     def active_merchants(self) -> list[Merchant]:
-        return list(self.agents_by_type.get(Merchant, []))
+        return list(self._active(Merchant))
 
     def active_creators(self) -> list[Creator]:
-        return list(self.agents_by_type.get(Creator, []))
+        return list(self._active(Creator))
 
     def independent_creators(self) -> list[Creator]:
-        return [c for c in self.active_creators() if c.independent]
+        return list(self._active(Creator, independent=True))
+
+    def _active(self, kind: type, independent: bool = False) -> list:
+        """The agents of ``kind`` in the market, in activation order (independent creators
+        only, when asked): listed once, then reused until an agent arrives or leaves, so that
+        every phase and metric asking for them costs no walk over the agents."""
+        key = (kind, independent)
+        cached = self._active_cache.get(key)
+        if cached is None:
+            cached = list(self.agents_by_type.get(kind, []))
+            if independent:
+                cached = [c for c in cached if c.independent]
+            self._active_cache[key] = cached
+        return cached
+
+    def register_agent(self, agent) -> None:
+        super().register_agent(agent)
+        self._active_cache.clear()
+
+    def deregister_agent(self, agent) -> None:
+        super().deregister_agent(agent)
+        self._active_cache.clear()
 
     # ------------------------------------------------------------------------------------------
     # The day

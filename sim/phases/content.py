@@ -33,14 +33,24 @@ def make_content(
     mean active creator's followers) and log(talent)."""
     for creator in creators:
         creator.select_offers(listings, rng, day)
-    carried = [creator.live_offers(listings) for creator in creators]
-    for creator, live in zip(creators, carried, strict=True):
-        creator.note_carried(listings, live)
-    count = np.array([len(x) for x in carried], dtype=np.int64)
+    # Each creator's carried offers that are live today, in its order of offers.
+    n_offers = np.array([len(c.offers) for c in creators], dtype=np.int64)
+    listing_of = listings.of_merchants(
+        np.fromiter((m for c in creators for m in c.offers), np.int64, int(n_offers.sum()))
+    )
+    live = listing_of >= 0
+    count = np.bincount(
+        np.repeat(np.arange(len(creators)), n_offers)[live], minlength=len(creators)
+    ).astype(np.int64)
+    offer_listing = listing_of[live]
+    start = np.cumsum(count) - count
+    for creator, s, n in zip(creators, start.tolist(), count.tolist(), strict=True):
+        if n:
+            creator.note_carried(listings, offer_listing[s : s + n].tolist())
     items = produce_content(
-        offer_start=np.cumsum(count) - count,
+        offer_start=start,
         offer_count=count,
-        offer_listing=np.array([j for x in carried for j in x], dtype=np.int64),
+        offer_listing=offer_listing,
         videos_per_day=np.array([c.videos_per_day for c in creators]),
         lives_per_week=np.array([c.lives_per_week for c in creators]),
         skill=np.array([c.skill for c in creators]),

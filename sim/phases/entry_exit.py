@@ -73,20 +73,26 @@ def entry_returns(
     the kind in any category if the category has none; 0 if the kind has none)."""
     m_cfg = config.merchants
     entry = m_cfg.entry
+    present = [m for m in merchants if m.active]
+    kinds = list(m_cfg.kinds)
+    kind = np.array([kinds.index(m.kind) for m in present], dtype=np.int64)
+    category = np.array([m.category for m in present], dtype=np.int64)
+    old_enough = np.array([day - m.entry_day for m in present]) >= entry.min_age_days
+    profit_ema = np.array([m.profit_slow_ema for m in present], dtype=np.float64)
     out = {}
-    for kind, kc in m_cfg.kinds.items():
-        ours = [m for m in merchants if m.active and m.kind == kind]
-        old = [m for m in ours if day - m.entry_day >= entry.min_age_days]
-        pool = old or ours
-        kind_mean = float(np.mean([m.profit_slow_ema for m in pool])) if pool else 0.0
+    for i, (name, kc) in enumerate(m_cfg.kinds.items()):
+        ours = kind == i
+        old = ours & old_enough
+        pool = old if old.any() else ours
+        kind_mean = float(np.mean(profit_ema[pool])) if pool.any() else 0.0
         cost = max(entry.cost_days * kc.fixed_cost_yuan_per_day, 1.0)
         r = []
-        for name in kc.categories:
-            c = category_names.index(name)
-            cell = [m for m in old if m.category == c] or [m for m in ours if m.category == c]
-            profit = float(np.mean([m.profit_slow_ema for m in cell])) if cell else kind_mean
+        for cat in kc.categories:
+            in_cat = category == category_names.index(cat)
+            cell = old & in_cat if (old & in_cat).any() else ours & in_cat
+            profit = float(np.mean(profit_ema[cell])) if cell.any() else kind_mean
             r.append((profit * entry.horizon_days - cost) / cost)
-        out[kind] = np.array(r)
+        out[name] = np.array(r)
     return out
 
 

@@ -212,6 +212,24 @@ def run(
     policy: Annotated[
         str | None, typer.Option("--policy", help="Run this policy of the scenario.")
     ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            help="Spread the consumers over a Dask LocalCluster started here, a shard per "
+            "worker: local (a worker per CPU) or local:N. The same results.",
+            show_default=False,
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Spread the consumers over the workers of a running Dask cluster at this "
+            "address (tcp://host:8786). The same results.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run a scenario once; print the results folder as the last line."""
     from sim.runner import run_scenario
@@ -230,7 +248,10 @@ def run(
         check_environment()
         check_writable(out)
         check_fits(cfg)
-        with progress_bar(f"{cfg.name} ({cfg.population.n_consumers:,} consumers)") as bar:
+        with (
+            sharded_kernel(dask, scheduler) as kernel,
+            progress_bar(f"{cfg.name} ({cfg.population.n_consumers:,} consumers)") as bar,
+        ):
             task = bar.add_task(
                 f"{cfg.name} ({cfg.population.n_consumers:,} consumers)",
                 total=cfg.warmup_days + cfg.steps,
@@ -244,6 +265,7 @@ def run(
                 reserved=outcome.reserved,
                 seed_index=seed_index,
                 extra=extra,
+                kernel=kernel,
             )
         s = result.summary
         typer.echo(
@@ -252,6 +274,29 @@ def run(
             f"{s['orders']:,.0f} orders, new-customer share {s['new_customer_share']:.1%}"
         )
         typer.echo(str(result.folder))
+
+
+@contextmanager
+def sharded_kernel(dask: str | None, scheduler: str | None):
+    """The Dask cluster a run's consumers are spread over (``--dask``/``--scheduler``), or
+    None; bad input before any cluster starts."""
+    if dask is not None and scheduler is not None:
+        raise BadInput("--dask and --scheduler: choose one")
+    if dask is None and scheduler is None:
+        yield None
+        return
+    from sim.executors import parse_dask
+    from sim.shards import ShardedKernel
+
+    try:
+        workers = parse_dask(dask) if dask is not None else None
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    kernel = ShardedKernel(workers=workers, address=scheduler)
+    try:
+        yield kernel
+    finally:
+        kernel.close()
 
 
 WorkersOpt = Annotated[
@@ -797,6 +842,26 @@ def bench(
     threads: Annotated[
         int | None, typer.Option(min=1, help="Threads for the numba engine.")
     ] = None,
+    sellers: Annotated[
+        list[float] | None,
+        typer.Option(
+            "--sellers",
+            min=0.001,
+            help="Multiply the creators, merchants, MCNs and service providers the scenario "
+            "resolves at each size (repeatable: each size runs at each factor; default 1).",
+            show_default=False,
+        ),
+    ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            help="Also time each size with the consumers on a Dask LocalCluster: local or "
+            "local:N workers (reports the bytes moved per step and whether the metrics are "
+            "the same).",
+            show_default=False,
+        ),
+    ] = None,
     mesa: Annotated[
         bool, typer.Option(help="Also time idiomatic Mesa at 100,000 consumers.")
     ] = False,
@@ -810,25 +875,38 @@ def bench(
     import json
 
     from sim.bench import machine, markdown, measure_isolated, write_markdown
+    from sim.executors import parse_dask
 
     sizes = consumers or [100_000, 1_000_000]
     with handled():
         load_scenario(scenario)  # bad input before any work
         check_environment(engine, threads)
+        try:
+            shards = [None] if dask is None else [None, parse_dask(dask)]
+        except ValueError as exc:
+            raise BadInput(str(exc)) from None
         rows = []
-        for size in sizes:
+        runs = ((s, f, d) for s in sizes for f in sellers or [1.0] for d in shards)
+        for size, factor, workers in runs:
             row = measure_isolated(
                 scenario=str(scenario), consumers=size, steps=steps, warmup=warmup,
-                engine=engine, threads=threads,
+                engine=engine, threads=threads, sellers=factor, dask_workers=workers,
             )  # fmt: skip
             rows.append(row)
             if json_lines:
                 typer.echo(json.dumps(row))
             else:
                 typer.echo(
-                    f"{size:>12,} consumers: {row['seconds_per_step']:.3f} s/step, "
+                    f"{size:>12,} consumers, {row['creators']:,} creators, "
+                    f"{row['merchants']:,} merchants: {row['seconds_per_step']:.3f} s/step, "
                     f"{row['consumer_steps_per_s']:,} consumer-steps/s, build {row['build_s']:.1f} s, "
                     f"peak {row['peak_rss_mb']:,.0f} MB ({row['bytes_per_consumer']:.0f} B/consumer)"
+                    + (
+                        f"; {workers} Dask workers, "
+                        f"{sum(row['bytes_moved_per_step'].values()) / 1e6:,.1f} MB moved/step"
+                        if workers
+                        else ""
+                    )
                 )
         ratio = None
         if mesa:

@@ -7,20 +7,28 @@ steps are timed one by one — every phase, not only matching. Reported per size
 seconds per step, consumer-steps per second, the build time, the peak resident memory and the
 bytes per consumer above the process's memory before the build, the memory the run expected
 (:mod:`sim.resources`), and each phase's share of the step time.
+
+``sellers`` multiplies the creators, merchants, MCNs and service providers the scenario
+resolves at that size (2: the seller side doubled at fixed consumers), so that a pair of rows
+measures what a seller costs per step and in memory.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import hashlib
+import json
+import pickle
 import platform
 import resource
 import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor
 from importlib import metadata
 from pathlib import Path
 
 from sim.io import write_text
 from sim.resources import check_fits, estimate_memory
+from sim.scenario import load_scenario
 
 MIB = 2**20
 
@@ -30,32 +38,127 @@ def _rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def measure(
-    scenario: str, consumers: int, steps: int, warmup: int, engine: str | None, threads: int | None
-) -> dict:
-    """Build the market at one size and time its steps (in this process)."""
-    from sim.model import MarketModel
+SELLER_ROLES = ("creators", "merchants", "mcns", "service_providers")
+
+
+def bench_overrides(scenario: str, consumers: int, steps: int, sellers: float = 1.0) -> list[str]:
+    """The ``--set`` overrides of one benchmark row: the size, the steps, and (``sellers`` not
+    1) every seller count set to ``sellers`` x what the scenario resolves at that size."""
     from sim.scenario import load_scenario
 
+    overrides = [f"population.consumers={consumers}", f"steps={steps}"]
+    if sellers != 1.0:
+        pop = load_scenario(scenario, overrides).config.population
+        overrides += [
+            f"population.{role}={round(sellers * getattr(pop, f'n_{role}'))}"
+            for role in SELLER_ROLES
+        ]
+    return overrides
+
+
+def exchange_bytes(model) -> dict:
+    """Run one more step and measure, pickled as Dask sends them, what a shard of consumers
+    would exchange with the sellers' side that day: the day's tables and rules (sent to every
+    shard), the per-seller tallies (impressions per item, per listing and per channel: one
+    set back from every shard) and the rows (purchase intents and follow events: split
+    among the shards). Bytes."""
+    import sim.phases.matching as matching
+
+    seen = {"out": 0, "tallies": 0, "rows": 0, "chunks": 0}
+    run = matching.run_chunks
+
+    def recording(engine, chunks, tables, rules, key, threads=1):
+        seen["out"] = len(pickle.dumps((tables, rules, key), protocol=5))
+        for chunk, out in run(engine, chunks, tables, rules, key, threads):
+            tallies = (
+                out.channel_impressions,
+                out.content_impressions,
+                out.follow_impressions,
+                out.shelf_impressions,
+            )
+            rows = (
+                chunk.index[out.intent_row],
+                out.intent_listing,
+                out.intent_item,
+                out.intent_channel,
+                chunk.index[out.follow_row],
+                out.follow_creator,
+            )
+            seen["tallies"] = len(pickle.dumps(tallies, protocol=5))
+            seen["rows"] += len(pickle.dumps(rows, protocol=5))
+            seen["chunks"] += 1
+            yield chunk, out
+
+    matching.run_chunks = recording
+    try:
+        model.step()
+    finally:
+        matching.run_chunks = run
+    return {
+        "tables_bytes": seen["out"],
+        "tallies_bytes": seen["tallies"],
+        "rows_bytes": seen["rows"],
+    }
+
+
+def measure(
+    scenario: str,
+    consumers: int,
+    steps: int,
+    warmup: int,
+    engine: str | None,
+    threads: int | None,
+    sellers: float = 1.0,
+    dask_workers: int | None = None,
+) -> dict:
+    """Build the market at one size and time its steps (in this process, or with the
+    consumers on a Dask LocalCluster of ``dask_workers`` started here)."""
     config = load_scenario(
-        scenario, [f"population.consumers={consumers}", f"steps={warmup + steps}"]
+        scenario, bench_overrides(scenario, consumers, warmup + steps, sellers)
     ).config
     check_fits(config)
+    if dask_workers is None:
+        return _measure(config, steps, warmup, engine, threads, None) | {"sellers_factor": sellers}
+    from sim.shards import ShardedKernel
+
+    with ShardedKernel(workers=dask_workers) as kernel:
+        return _measure(config, steps, warmup, engine, threads, kernel) | {
+            "sellers_factor": sellers,
+            "dask_workers": dask_workers,
+        }
+
+
+def _measure(config, steps, warmup, engine, threads, kernel) -> dict:
+    from sim.model import MarketModel
+
+    consumers = config.population.n_consumers
     before = _rss_bytes()
     start = time.perf_counter()
-    model = MarketModel(config, engine=engine, threads=threads)
+    model = MarketModel(config, engine=engine, threads=threads, kernel=kernel)
     build_s = time.perf_counter() - start
     for _ in range(warmup):
         model.step()
     model.phase_seconds.clear()
+    moved_before = len(kernel.bytes) if kernel is not None else 0
     times = []
     for _ in range(steps):
         start = time.perf_counter()
         model.step()
         times.append(time.perf_counter() - start)
     peak = _rss_bytes()
+    digest = hashlib.sha256(json.dumps(model.metrics, sort_keys=True).encode()).hexdigest()
+    moved = (
+        {
+            k: round(statistics.mean(day[k] for day in kernel.bytes[moved_before:]))
+            for k in ("out", "tables", "back")
+        }
+        if kernel is not None
+        else None
+    )
     per_step = statistics.median(times)
     total = sum(model.phase_seconds.values())
+    phase_seconds = dict(model.phase_seconds)
+    exchange = exchange_bytes(model)
     return {
         "consumers": consumers,
         "seconds_per_step": round(per_step, 4),
@@ -70,14 +173,25 @@ def measure(
         "threads": model.threads,
         "creators": config.population.n_creators,
         "merchants": config.population.n_merchants,
-        "phase_share": {k: round(v / total, 3) for k, v in sorted(model.phase_seconds.items())},
+        "mcns": config.population.n_mcns,
+        "service_providers": config.population.n_service_providers,
+        "scenario": config.name,
+        "phase_share": {k: round(v / total, 3) for k, v in sorted(phase_seconds.items())},
+        "phase_seconds_per_step": {
+            k: round(v / steps, 4) for k, v in sorted(phase_seconds.items())
+        },
+        "exchange": exchange,
+        "metrics_sha256": digest,
+        "bytes_moved_per_step": moved,
     }
 
 
 def measure_isolated(**kwargs) -> dict:
-    """:func:`measure` in a fresh process."""
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(measure, kwds=kwargs)
+    """:func:`measure` in a fresh process (one that may start a Dask cluster of its own)."""
+    import multiprocessing
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(measure, **kwargs).result()
 
 
 def machine() -> dict:
@@ -111,29 +225,31 @@ def markdown(rows: list[dict], mesa: dict | None, info: dict, date: str, command
         f"{info.get('memory_gib', '?')} GiB; Python {info.get('python')}, NumPy "
         f"{info.get('numpy')}, numba {info.get('numba')}, Mesa {info.get('mesa')}.",
         "",
-        "Every row times full model steps (all eleven phases) of `scenarios/large.yaml` with "
-        "`population.consumers` set to the size, after warm-up steps; each size runs in a "
-        "fresh process. Memory: the process's peak resident set; bytes per consumer count what "
-        "the run added above the memory before the market was built.",
+        "Every row times full model steps (all eleven phases) of the scenario named in the "
+        "row with `population.consumers` set to the size, after warm-up steps; each size runs "
+        "in a fresh process. Memory: the process's peak resident set; bytes per consumer count "
+        "what the run added above the memory before the market was built.",
         "",
-        "| consumers | creators | merchants | s per step (median) | consumer-steps/s | build s | "
-        "peak RSS MB | bytes/consumer | estimated MB | engine, threads |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| scenario | consumers | creators | merchants | s per step (median) | "
+        "consumer-steps/s | build s | peak RSS MB | bytes/consumer | estimated MB | "
+        "engine, threads |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for r in rows:
+    for r in (r for r in rows if not r.get("dask_workers")):
         lines.append(
-            f"| {r['consumers']:,} | {r['creators']:,} | {r['merchants']:,} | "
+            f"| {r.get('scenario', '')} | {r['consumers']:,} | {r['creators']:,} | "
+            f"{r['merchants']:,} | "
             f"{r['seconds_per_step']:.3f} | {r['consumer_steps_per_s']:,} | {r['build_s']:.1f} | "
             f"{r['peak_rss_mb']:,.0f} | {r['bytes_per_consumer']:.0f} | {r['estimated_mb']:,.0f} | "
             f"{r['engine']}, {r['threads']} |"
         )
     lines += ["", "Share of step time by phase:", ""]
     phases = sorted({p for r in rows for p in r["phase_share"]})
-    lines.append("| consumers | " + " | ".join(phases) + " |")
-    lines.append("|---:|" + "---:|" * len(phases))
-    for r in rows:
+    lines.append("| consumers | creators | merchants | " + " | ".join(phases) + " |")
+    lines.append("|---:|---:|---:|" + "---:|" * len(phases))
+    for r in (r for r in rows if not r.get("dask_workers")):
         cells = " | ".join(f"{r['phase_share'].get(p, 0):.0%}" for p in phases)
-        lines.append(f"| {r['consumers']:,} | {cells} |")
+        lines.append(f"| {r['consumers']:,} | {r['creators']:,} | {r['merchants']:,} | {cells} |")
     if mesa is not None:
         lines += [
             "",
@@ -142,8 +258,177 @@ def markdown(rows: list[dict], mesa: dict | None, info: dict, date: str, command
             f"day (matching and purchase) takes {mesa['mesa_s']:.2f} s in Mesa and "
             f"{mesa['vectorised_s']:.3f} s vectorised: **{mesa['ratio']:.0f}x**.",
         ]
+    sharded = [r for r in rows if r.get("dask_workers")]
+    if sharded:
+        lines += sharded_markdown(rows, sharded)
+    capacity = capacity_model(rows)
+    if capacity is not None:
+        lines += capacity_markdown(capacity)
     return "\n".join(lines) + "\n"
 
 
 def write_markdown(path: Path, text: str) -> None:
     write_text(path, text)
+
+
+CAPACITY_CONSUMERS = (100_000_000, 600_000_000)
+CAPACITY_WORKERS = (8, 32, 128)
+NETWORK_BYTES_PER_S = 1.25e9
+"""The capacity model's network: 10 Gbit/s into the process that holds the sellers."""
+
+
+def sellers_of(row: dict) -> int:
+    return row["creators"] + row["merchants"]
+
+
+def capacity_model(rows: list[dict]) -> dict | None:
+    """Unit costs from the measured rows, and the projections they give (see
+    :func:`capacity_markdown` for the assumptions). Needs two rows at the same consumers, one
+    with the sellers doubled (``sellers_factor`` 1 and 2); None otherwise."""
+    pairs = [
+        (a, b)
+        for a in rows
+        for b in rows
+        if a["consumers"] == b["consumers"]
+        and not a.get("dask_workers")
+        and not b.get("dask_workers")
+        and a["sellers_factor"] == 1.0
+        and b["sellers_factor"] == 2.0
+    ]
+    if not pairs:
+        return None
+    one, two = max(pairs, key=lambda p: p[0]["consumers"])
+    d_sellers = sellers_of(two) - sellers_of(one)
+    s_per_seller_step = (two["seconds_per_step"] - one["seconds_per_step"]) / d_sellers
+    added_one = one["bytes_per_consumer"] * one["consumers"]
+    added_two = two["bytes_per_consumer"] * two["consumers"]
+    bytes_per_seller = max(added_two - added_one, 0.0) / d_sellers
+    consumer_s = one["seconds_per_step"] - s_per_seller_step * sellers_of(one)
+    s_per_consumer_step = consumer_s / one["consumers"]
+    bytes_per_consumer = (added_one - bytes_per_seller * sellers_of(one)) / one["consumers"]
+    ex = one["exchange"]
+    sellers_per_consumer = sellers_of(one) / one["consumers"]
+    projections = []
+    for n in CAPACITY_CONSUMERS:
+        sellers = n * sellers_per_consumer
+        scale = sellers / sellers_of(one)  # the day's tables grow with the sellers
+        for w in CAPACITY_WORKERS:
+            per_shard = (ex["tables_bytes"] + ex["tallies_bytes"]) * scale + ex[
+                "rows_bytes"
+            ] * n / one["consumers"] / w
+            moved = per_shard * w
+            projections.append(
+                {
+                    "consumers": n,
+                    "workers": w,
+                    "sellers": round(sellers),
+                    "consumer_s": s_per_consumer_step * n / w,
+                    "seller_s": s_per_seller_step * sellers,
+                    "network_s": moved / NETWORK_BYTES_PER_S,
+                    "bytes_per_shard": per_shard,
+                    "worker_gb": (bytes_per_consumer * n / w + ex["tables_bytes"] * scale) / 1e9,
+                    "coordinator_gb": bytes_per_seller * sellers / 1e9,
+                }
+            )
+    return {
+        "from_consumers": one["consumers"],
+        "threads": one["threads"],
+        "s_per_consumer_step": s_per_consumer_step,
+        "s_per_seller_step": s_per_seller_step,
+        "bytes_per_consumer": bytes_per_consumer,
+        "bytes_per_seller": bytes_per_seller,
+        "exchange": ex,
+        "sellers_per_consumer": sellers_per_consumer,
+        "projections": projections,
+    }
+
+
+def capacity_markdown(model: dict) -> list[str]:
+    ex = model["exchange"]
+    lines = [
+        "",
+        "## Capacity model",
+        "",
+        f"Unit costs, from the two rows at {model['from_consumers']:,} consumers (the sellers "
+        f"as resolved, then doubled; {model['threads']} threads): a seller-step costs the "
+        "difference of the two steps over the difference of sellers (creators + merchants), a "
+        "consumer-step the rest of the first step over its consumers; the same for the memory "
+        "the run added.",
+        "",
+        "| quantity | measured |",
+        "|---|---:|",
+        f"| seconds per consumer-step | {model['s_per_consumer_step']:.3g} |",
+        f"| seconds per seller-step | {model['s_per_seller_step']:.3g} |",
+        f"| bytes per consumer | {model['bytes_per_consumer']:,.0f} |",
+        f"| bytes per seller | {model['bytes_per_seller']:,.0f} |",
+        f"| day's tables and rules, pickled (to every shard) | {ex['tables_bytes']:,} |",
+        f"| per-seller tallies, pickled (from every shard) | {ex['tallies_bytes']:,} |",
+        f"| intents and follow events, pickled (all shards together) | {ex['rows_bytes']:,} |",
+        "",
+        "Projected for a day of a market at the same ratios "
+        f"({model['sellers_per_consumer'] * 1e5:,.0f} sellers per 100,000 consumers), the "
+        "consumers in one shard per worker. Assumptions: each worker is this machine (the "
+        "same cores and threads, so the same seconds per consumer-step); the consumer side "
+        "scales linearly in consumers and splits evenly; the seller side stays in one process "
+        "and is linear in sellers (as measured); the day's tables and tallies grow with the "
+        "sellers, the rows with the consumers; all of a day's bytes pass the coordinator's "
+        f"network at {NETWORK_BYTES_PER_S * 8 / 1e9:.0f} Gbit/s, one after another; consumers "
+        "and sellers do not overlap in time (wall = consumer + seller + network). Memory per "
+        "worker: its consumers and a copy of the day's tables.",
+        "",
+        "| consumers | workers | sellers | consumer s | seller s | network s | wall s per day | "
+        "bytes per shard | GB per worker | GB for sellers |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for p in model["projections"]:
+        wall = p["consumer_s"] + p["seller_s"] + p["network_s"]
+        lines.append(
+            f"| {p['consumers']:,} | {p['workers']} | {p['sellers']:,} | {p['consumer_s']:.1f} | "
+            f"{p['seller_s']:.1f} | {p['network_s']:.2f} | {wall:.1f} | "
+            f"{p['bytes_per_shard'] / 1e6:,.1f} MB | {p['worker_gb']:.1f} | "
+            f"{p['coordinator_gb']:.1f} |"
+        )
+    return lines
+
+
+def sharded_markdown(rows: list[dict], sharded: list[dict]) -> list[str]:
+    """The rows run with the consumers on a Dask LocalCluster, beside the single process at the
+    same size and sellers: time per step, whether the last day's metrics are the same to the
+    bit, and the bytes moved per step."""
+    lines = [
+        "",
+        "Sharded: the consumers in a shard per worker of a Dask LocalCluster started by the "
+        "benchmark (each worker CPUs / workers threads), the other phases in the benchmark's "
+        "process. Same metrics: the SHA-256 of the last timed day's metrics equals the single "
+        "process's. Bytes moved per step: the chunks' consumer columns out to the workers, the "
+        "day's tables and rules (once per worker), and the outcomes back. Peak memory is the "
+        "benchmark's process alone.",
+        "",
+        "| consumers | creators | merchants | workers | s per step, sharded | s per step, one "
+        "process | same metrics | MB out (consumers) | MB out (tables) | MB back |",
+        "|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+    ]
+    for r in sharded:
+        single = next(
+            (
+                x
+                for x in rows
+                if not x.get("dask_workers")
+                and x["consumers"] == r["consumers"]
+                and x["sellers_factor"] == r["sellers_factor"]
+            ),
+            None,
+        )
+        same = (
+            "—"
+            if single is None
+            else ("yes" if single["metrics_sha256"] == r["metrics_sha256"] else "**no**")
+        )
+        one = "—" if single is None else f"{single['seconds_per_step']:.3f}"
+        b = r["bytes_moved_per_step"]
+        lines.append(
+            f"| {r['consumers']:,} | {r['creators']:,} | {r['merchants']:,} | {r['dask_workers']} | "
+            f"{r['seconds_per_step']:.3f} | {one} | {same} | {b['out'] / 1e6:,.1f} | "
+            f"{b['tables'] / 1e6:,.2f} | {b['back'] / 1e6:,.1f} |"
+        )
+    return lines

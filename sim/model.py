@@ -65,6 +65,8 @@ class MarketModel(mesa.Model):
     ``engine`` (``"numpy"`` or ``"numba"``) and ``threads`` choose how the consumer kernel runs;
     they change the speed, never the results (default: numba when installed, one thread per
     CPU; the environment variables ZHONGCAO_ENGINE and ZHONGCAO_THREADS set other defaults).
+    ``kernel`` (:class:`sim.shards.ShardedKernel`) runs the consumer kernel's chunks on the
+    workers of a Dask cluster, a shard of consumers per worker: the same results again.
 
     After each step, :attr:`last_day` is the record of the day just simulated and
     :attr:`metrics` its metrics.
@@ -77,8 +79,12 @@ class MarketModel(mesa.Model):
         seed_index: int = 0,
         engine: str | None = None,
         threads: int | None = None,
+        kernel=None,
     ):
         root = config.seed if seed is None else seed
+        self.kernel = kernel
+        """A :class:`~sim.shards.ShardedKernel` running the consumers on a Dask cluster, or
+        None (here)."""
         self.engine, self.threads = choose_engine(engine, threads)
         streams = Streams(run_seed(root, seed_index))
         self._active_cache: dict[tuple, list] = {}
@@ -264,6 +270,7 @@ class MarketModel(mesa.Model):
             self.engine,
             self.threads,
             len(self.creators),
+            self.kernel,
         )
         purchases = timed(
             "purchase",

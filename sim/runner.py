@@ -92,10 +92,12 @@ def simulate(
     seed_index: int = 0,
     progress: Progress | None = None,
     threads: int | None = None,
+    kernel=None,
 ) -> Recorder:
-    """Build the market and run every step; return the filled recorder. ``threads`` only
-    changes the speed (see :class:`~sim.model.MarketModel`)."""
-    model = MarketModel(config, seed_index=seed_index, threads=threads)
+    """Build the market and run every step; return the filled recorder. ``threads`` and
+    ``kernel`` (the consumers on a Dask cluster) only change the speed (see
+    :class:`~sim.model.MarketModel`)."""
+    model = MarketModel(config, seed_index=seed_index, threads=threads, kernel=kernel)
     recorder = Recorder(config.output.agent_sample_every_days)
     days = config.warmup_days + config.steps
     for step in range(days):
@@ -174,19 +176,21 @@ def run_scenario(
     reserved: Callable[[Reservation], None] | None = None,
     seed_index: int = 0,
     extra: dict | None = None,
+    kernel=None,
 ) -> RunResult:
     """Run a loaded scenario once and write its results folder under ``out_root`` (with its
     default figures unless ``plot`` is False). The folder is reserved before the simulation
     starts and ``reserved`` is told of it. ``seed_index`` picks run ``i`` of a study
     (:func:`sim.rng.run_seed`: the same run as seed index ``i`` of a comparison or sweep);
-    ``extra`` is added to run.json."""
+    ``extra`` is added to run.json; ``kernel`` (:class:`~sim.shards.ShardedKernel`) runs the
+    consumers on a Dask cluster."""
     config = loaded.config
     index = f"-i{seed_index}" if seed_index else ""
     name = f"{config.name}-seed{config.seed}{index}-{timestamp()}"
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     with atomic_folder(Path(out_root), name, reserved) as (partial, final):
         t0 = time.perf_counter()
-        recorder = simulate(config, seed_index, progress=progress)
+        recorder = simulate(config, seed_index, progress=progress, kernel=kernel)
         wall = time.perf_counter() - t0
         summary = write_run_folder(
             partial,

@@ -246,9 +246,12 @@ def match(
     engine: str,
     threads: int,
     n_creators_ever: int,
+    kernel=None,
 ) -> Matching:
     """Run the consumer kernel over every consumer; open needs age first, and the needs that
-    arise today are stored in the population."""
+    arise today are stored in the population. ``kernel`` (a
+    :class:`~sim.shards.ShardedKernel`) runs the chunks on a Dask cluster instead of here: the
+    same results."""
     pop = population
     k = reference_price.size
     age_needs(pop)
@@ -265,7 +268,8 @@ def match(
     chunks = consumer_chunks(
         pop, follows, favorite_listings(pop, listings), disappointing_listings(pop, listings)
     )
-    for chunk, out in run_chunks(engine, chunks, tables, rules, key, threads):
+    run = run_chunks if kernel is None else kernel.run_chunks
+    for chunk, out in run(engine, chunks, tables, rules, key, threads):
         sl = slice(int(chunk.index[0]), int(chunk.index[-1]) + 1)
         arrived = out.new_need >= 0
         pop.need_category[sl][arrived] = out.new_need[arrived]

@@ -1,0 +1,62 @@
+"""One run with its consumers on a real two-worker Dask LocalCluster gives the results of a run
+in one process, to the bit: the kernel's draws are keyed by day and consumer, and the
+outcomes are gathered in chunk order."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import pytest
+from conftest import SCENARIOS, tiny_config
+from typer.testing import CliRunner
+
+import cli
+import sim.phases.matching as matching
+from sim.model import MarketModel
+from sim.shards import ShardedKernel
+
+STEPS = 3
+
+
+def days(model: MarketModel) -> list[dict[str, float]]:
+    out = []
+    for _ in range(STEPS):
+        model.step()
+        out.append(dict(model.metrics))
+    return out
+
+
+def same(a: float, b: float) -> bool:
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
+@pytest.mark.usefixtures("compiled_kernel")
+def test_a_run_on_two_dask_workers_reproduces_the_single_process_run(monkeypatch):
+    # Small chunks, so that each worker's shard holds several of the tiny market's consumers.
+    monkeypatch.setattr(matching, "CHUNK_CONSUMERS", 512)
+    config = tiny_config(f"steps={STEPS}")
+    here = days(MarketModel(config, threads=1))
+    with ShardedKernel(workers=2) as kernel:
+        assert len(kernel.workers) == 2
+        there = days(MarketModel(config, threads=1, kernel=kernel))
+        moved = kernel.bytes
+    assert len(moved) == STEPS
+    assert all(day["out"] > 0 and day["tables"] > 0 and day["back"] > 0 for day in moved)
+    for day, (a, b) in enumerate(zip(here, there, strict=True)):
+        differ = {k: (a[k], b[k]) for k in a if not same(a[k], b[k])}
+        assert not differ, f"day {day}: {differ}"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--dask", "remote:2"], ["--dask", "local:0"], ["--dask", "local:2", "--scheduler", "x:1"]],
+)
+def test_a_bad_cluster_for_a_run_exits_2_before_anything_starts(monkeypatch, tmp_path, args):
+    argv = ["zhongcao", "run", str(SCENARIOS / "tiny.yaml"), "--out", str(tmp_path), *args]
+    monkeypatch.setattr(sys, "argv", argv)
+    result = CliRunner().invoke(cli.app, argv[1:])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert "--dask" in result.stderr
+    assert not any(tmp_path.iterdir())

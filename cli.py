@@ -1081,10 +1081,17 @@ def validate(
 
 
 def _ratio_warnings(config) -> list[str]:
+    """Ratios far from the baseline's, or from the scenario's own ``per_100k_consumers`` when
+    it declares other ratios than the baseline's (its market at any size)."""
     from sim.checks.base import SCENARIOS
     from sim.config import ratio_warnings
 
-    return ratio_warnings(config, load_scenario(SCENARIOS / "baseline.yaml").config)
+    reference = load_scenario(SCENARIOS / "baseline.yaml").config
+    pop = config.population
+    if pop.per_100k_consumers != reference.population.per_100k_consumers:
+        counts = dict.fromkeys(("creators", "merchants", "mcns", "service_providers"))
+        reference = config.model_copy(update={"population": pop.model_copy(update=counts)})
+    return ratio_warnings(config, reference)
 
 
 @app.command()

@@ -125,6 +125,8 @@ class MarketModel(mesa.Model):
         self.merchants = self.factory.merchants
         self.creators = self.factory.creators
         self.providers = self.factory.providers
+        if kernel is not None:
+            kernel.attach(self.population, self.follows)
 
     # ------------------------------------------------------------------------------------------
     # Lookups

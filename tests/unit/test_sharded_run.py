@@ -31,21 +31,29 @@ def same(a: float, b: float) -> bool:
     return a == b or (math.isnan(a) and math.isnan(b))
 
 
+def assert_same_days(here: list[dict], there: list[dict]) -> None:
+    for day, (a, b) in enumerate(zip(here, there, strict=True)):
+        differ = {k: (a[k], b[k]) for k in a if not same(a[k], b[k])}
+        assert not differ, f"day {day}: {differ}"
+
+
 @pytest.mark.usefixtures("compiled_kernel")
 def test_a_run_on_two_dask_workers_reproduces_the_single_process_run(monkeypatch):
+    """On a LocalCluster started here the consumers stay in shared memory (nothing of theirs is
+    sent); through the scheduler's address (as for a cluster of other machines) the chunks
+    travel. Both give every metric of every day as one process does."""
     # Small chunks, so that each worker's shard holds several of the tiny market's consumers.
     monkeypatch.setattr(matching, "CHUNK_CONSUMERS", 512)
     config = tiny_config(f"steps={STEPS}")
     here = days(MarketModel(config, threads=1))
     with ShardedKernel(workers=2) as kernel:
         assert len(kernel.workers) == 2
-        there = days(MarketModel(config, threads=1, kernel=kernel))
-        moved = kernel.bytes
-    assert len(moved) == STEPS
-    assert all(day["out"] > 0 and day["tables"] > 0 and day["back"] > 0 for day in moved)
-    for day, (a, b) in enumerate(zip(here, there, strict=True)):
-        differ = {k: (a[k], b[k]) for k in a if not same(a[k], b[k])}
-        assert not differ, f"day {day}: {differ}"
+        assert_same_days(here, days(MarketModel(config, threads=1, kernel=kernel)))
+        with ShardedKernel(address=kernel.client.scheduler.address) as remote:
+            assert_same_days(here, days(MarketModel(config, threads=1, kernel=remote)))
+    assert len(kernel.bytes) == len(remote.bytes) == STEPS
+    assert all(d["out"] == 0 and d["tables"] > 0 and d["back"] > 0 for d in kernel.bytes)
+    assert all(d["out"] > 0 for d in remote.bytes)
 
 
 @pytest.mark.parametrize(

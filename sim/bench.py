@@ -261,6 +261,18 @@ def markdown(rows: list[dict], mesa: dict | None, info: dict, date: str, command
     sharded = [r for r in rows if r.get("dask_workers")]
     if sharded:
         lines += sharded_markdown(rows, sharded)
+    checks = target_checks(rows)
+    if checks:
+        lines += [
+            "",
+            "## Targets",
+            "",
+            "Each target against the rows above (met or missed on this machine, as measured):",
+            "",
+            "| target | measured | |",
+            "|---|---|---|",
+            *(f"| {t} | {m} | {'met' if ok else '**missed**'} |" for t, m, ok in checks),
+        ]
     capacity = capacity_model(rows)
     if capacity is not None:
         lines += capacity_markdown(capacity)
@@ -400,9 +412,11 @@ def sharded_markdown(rows: list[dict], sharded: list[dict]) -> list[str]:
         "Sharded: the consumers in a shard per worker of a Dask LocalCluster started by the "
         "benchmark (each worker CPUs / workers threads), the other phases in the benchmark's "
         "process. Same metrics: the SHA-256 of the last timed day's metrics equals the single "
-        "process's. Bytes moved per step: the chunks' consumer columns out to the workers, the "
-        "day's tables and rules (once per worker), and the outcomes back. Peak memory is the "
-        "benchmark's process alone.",
+        "process's. Bytes moved per step: the chunks' consumer columns out to the workers (none: "
+        "on a local cluster the consumers stay in shared memory), the day's tables and rules "
+        "(once per worker), and the outcomes back (impressions per item, listing and channel, "
+        "intents, follow events). Peak memory is the benchmark's process alone (its share of "
+        "the shared memory included).",
         "",
         "| consumers | creators | merchants | workers | s per step, sharded | s per step, one "
         "process | same metrics | MB out (consumers) | MB out (tables) | MB back |",
@@ -432,3 +446,71 @@ def sharded_markdown(rows: list[dict], sharded: list[dict]) -> list[str]:
             f"{b['tables'] / 1e6:,.2f} | {b['back'] / 1e6:,.1f} |"
         )
     return lines
+
+
+PLATFORM_CONSUMERS_PER_SELLER = (600, 300)
+"""A platform's consumers per creator and per merchant (the ratios of scenarios/platform.yaml)."""
+
+
+def at_platform_ratios(row: dict) -> bool:
+    """A row of a market at the platform's ratios (within 5%), its sellers not multiplied."""
+    creators, merchants = (row["consumers"] / n for n in PLATFORM_CONSUMERS_PER_SELLER)
+    return (
+        row["sellers_factor"] == 1.0
+        and abs(row["creators"] / creators - 1) < 0.05
+        and abs(row["merchants"] / merchants - 1) < 0.05
+    )
+
+
+def target_checks(rows: list[dict]) -> list[tuple[str, str, bool]]:
+    """The scale targets the rows can tell: (target, what was measured, met)."""
+    single = [r for r in rows if not r.get("dask_workers")]
+    out = []
+    for r in single:
+        if r["consumers"] == 1_000_000 and at_platform_ratios(r):
+            s = r["seconds_per_step"]
+            out.append(("10^6 at platform ratios: <= 0.5 s per step", f"{s:.3f} s", s <= 0.5))
+        if r["consumers"] == 10_000_000 and at_platform_ratios(r):
+            s, b, m = r["seconds_per_step"], r["build_s"], r["peak_rss_mb"]
+            out.append(("10^7 at platform ratios: <= 6 s per step", f"{s:.2f} s", s <= 6))
+            out.append(("10^7 at platform ratios: build <= 60 s", f"{b:.1f} s", b <= 60))
+            out.append(("10^7 at platform ratios: peak <= 4 GB", f"{m / 1024:.2f} GiB", m <= 4096))
+    for a in single:
+        for b in single:
+            if (
+                a["consumers"] == b["consumers"]
+                and a["sellers_factor"] == 1.0
+                and b["sellers_factor"] == 2.0
+            ):
+                more = b["seconds_per_step"] / a["seconds_per_step"] - 1
+                out.append(
+                    (
+                        f"{a['consumers']:,} consumers, sellers doubled: <= +25% per step",
+                        f"{more:+.0%}",
+                        more <= 0.25,
+                    )
+                )
+    for r in rows:
+        if not r.get("dask_workers"):
+            continue
+        one = next(
+            (
+                x
+                for x in single
+                if x["consumers"] == r["consumers"] and x["sellers_factor"] == r["sellers_factor"]
+            ),
+            None,
+        )
+        if one is None:
+            continue
+        same = one["metrics_sha256"] == r["metrics_sha256"]
+        out.append(
+            (
+                f"{r['consumers']:,} consumers ({r['creators']:,} creators) on "
+                f"{r['dask_workers']} Dask workers: no slower than one process, same results",
+                f"{r['seconds_per_step']:.3f} s vs {one['seconds_per_step']:.3f} s, "
+                f"{'same' if same else 'different'} metrics",
+                same and r["seconds_per_step"] <= one["seconds_per_step"],
+            )
+        )
+    return out

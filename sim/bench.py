@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import pickle
 import platform
 import resource
@@ -140,12 +141,14 @@ def _measure(config, steps, warmup, engine, threads, kernel) -> dict:
         model.step()
     model.phase_seconds.clear()
     moved_before = len(kernel.bytes) if kernel is not None else 0
-    times = []
+    times, cpu = [], []
     for _ in range(steps):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         model.step()
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
     peak = _rss_bytes()
+    load = os.getloadavg()[0]
     digest = hashlib.sha256(json.dumps(model.metrics, sort_keys=True).encode()).hexdigest()
     moved = (
         {
@@ -162,6 +165,7 @@ def _measure(config, steps, warmup, engine, threads, kernel) -> dict:
     return {
         "consumers": consumers,
         "seconds_per_step": round(per_step, 4),
+        "cpu_seconds_per_step": round(statistics.median(cpu), 4),
         "consumer_steps_per_s": round(consumers / per_step),
         "peak_rss_mb": round(peak / MIB, 1),
         "bytes_per_consumer": round((peak - before) / consumers, 1),
@@ -182,6 +186,7 @@ def _measure(config, steps, warmup, engine, threads, kernel) -> dict:
         },
         "exchange": exchange,
         "metrics_sha256": digest,
+        "load_average": round(load, 2),
         "bytes_moved_per_step": moved,
     }
 
@@ -195,8 +200,6 @@ def measure_isolated(**kwargs) -> dict:
 
 
 def machine() -> dict:
-    import os
-
     info = {
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
@@ -228,12 +231,14 @@ def markdown(rows: list[dict], mesa: dict | None, info: dict, date: str, command
         "Every row times full model steps (all eleven phases) of the scenario named in the "
         "row with `population.consumers` set to the size, after warm-up steps; each size runs "
         "in a fresh process. Memory: the process's peak resident set; bytes per consumer count "
-        "what the run added above the memory before the market was built.",
+        "what the run added above the memory before the market was built. Load: the machine's "
+        "one-minute load average at the end of the timed steps (above the CPUs, other "
+        "processes were competing for them).",
         "",
         "| scenario | consumers | creators | merchants | s per step (median) | "
         "consumer-steps/s | build s | peak RSS MB | bytes/consumer | estimated MB | "
-        "engine, threads |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "engine, threads | load |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for r in (r for r in rows if not r.get("dask_workers")):
         lines.append(
@@ -241,7 +246,8 @@ def markdown(rows: list[dict], mesa: dict | None, info: dict, date: str, command
             f"{r['merchants']:,} | "
             f"{r['seconds_per_step']:.3f} | {r['consumer_steps_per_s']:,} | {r['build_s']:.1f} | "
             f"{r['peak_rss_mb']:,.0f} | {r['bytes_per_consumer']:.0f} | {r['estimated_mb']:,.0f} | "
-            f"{r['engine']}, {r['threads']} |"
+            f"{r['engine']}, {r['threads']} | "
+            + (f"{r['load_average']:.1f} |" if "load_average" in r else "— |")
         )
     lines += ["", "Share of step time by phase:", ""]
     phases = sorted({p for r in rows for p in r["phase_share"]})
@@ -302,6 +308,7 @@ def capacity_model(rows: list[dict]) -> dict | None:
         for a in rows
         for b in rows
         if a["consumers"] == b["consumers"]
+        and ("cpu_seconds_per_step" in a) == ("cpu_seconds_per_step" in b)
         and not a.get("dask_workers")
         and not b.get("dask_workers")
         and a["sellers_factor"] == 1.0
@@ -309,13 +316,15 @@ def capacity_model(rows: list[dict]) -> dict | None:
     ]
     if not pairs:
         return None
-    one, two = max(pairs, key=lambda p: p[0]["consumers"])
+    one, two = max(pairs, key=lambda p: ("cpu_seconds_per_step" in p[0], p[0]["consumers"]))
+    cpu = "cpu_seconds_per_step" in one
+    key = "cpu_seconds_per_step" if cpu else "seconds_per_step"
     d_sellers = sellers_of(two) - sellers_of(one)
-    s_per_seller_step = (two["seconds_per_step"] - one["seconds_per_step"]) / d_sellers
+    s_per_seller_step = (two[key] - one[key]) / d_sellers
     added_one = one["bytes_per_consumer"] * one["consumers"]
     added_two = two["bytes_per_consumer"] * two["consumers"]
     bytes_per_seller = max(added_two - added_one, 0.0) / d_sellers
-    consumer_s = one["seconds_per_step"] - s_per_seller_step * sellers_of(one)
+    consumer_s = one[key] - s_per_seller_step * sellers_of(one)
     s_per_consumer_step = consumer_s / one["consumers"]
     bytes_per_consumer = (added_one - bytes_per_seller * sellers_of(one)) / one["consumers"]
     ex = one["exchange"]
@@ -334,7 +343,8 @@ def capacity_model(rows: list[dict]) -> dict | None:
                     "consumers": n,
                     "workers": w,
                     "sellers": round(sellers),
-                    "consumer_s": s_per_consumer_step * n / w,
+                    # CPU seconds spread over the worker's cores (the seller side: one thread).
+                    "consumer_s": s_per_consumer_step * n / w / (one["threads"] if cpu else 1),
                     "seller_s": s_per_seller_step * sellers,
                     "network_s": moved / NETWORK_BYTES_PER_S,
                     "bytes_per_shard": per_shard,
@@ -344,6 +354,7 @@ def capacity_model(rows: list[dict]) -> dict | None:
             )
     return {
         "from_consumers": one["consumers"],
+        "cpu": cpu,
         "threads": one["threads"],
         "s_per_consumer_step": s_per_consumer_step,
         "s_per_seller_step": s_per_seller_step,
@@ -362,15 +373,23 @@ def capacity_markdown(model: dict) -> list[str]:
         "## Capacity model",
         "",
         f"Unit costs, from the two rows at {model['from_consumers']:,} consumers (the sellers "
-        f"as resolved, then doubled; {model['threads']} threads): a seller-step costs the "
-        "difference of the two steps over the difference of sellers (creators + merchants), a "
-        "consumer-step the rest of the first step over its consumers; the same for the memory "
-        "the run added.",
+        f"as resolved, then doubled; {model['threads']} threads), in "
+        + (
+            "CPU seconds (the process's, every thread's) per step, which other processes "
+            "competing for the CPUs disturb far less than wall time"
+            if model["cpu"]
+            else "wall seconds per step"
+        )
+        + ": a seller-step costs the difference of the two steps over the difference of "
+        "sellers (creators + merchants), a consumer-step the rest of the first step over its "
+        "consumers; the same for the memory the run added.",
         "",
         "| quantity | measured |",
         "|---|---:|",
-        f"| seconds per consumer-step | {model['s_per_consumer_step']:.3g} |",
-        f"| seconds per seller-step | {model['s_per_seller_step']:.3g} |",
+        f"| {'CPU ' if model['cpu'] else ''}seconds per consumer-step | "
+        f"{model['s_per_consumer_step']:.3g} |",
+        f"| {'CPU ' if model['cpu'] else ''}seconds per seller-step | "
+        f"{model['s_per_seller_step']:.3g} |",
         f"| bytes per consumer | {model['bytes_per_consumer']:,.0f} |",
         f"| bytes per seller | {model['bytes_per_seller']:,.0f} |",
         f"| day's tables and rules, pickled (to every shard) | {ex['tables_bytes']:,} |",
@@ -379,8 +398,14 @@ def capacity_markdown(model: dict) -> list[str]:
         "",
         "Projected for a day of a market at the same ratios "
         f"({model['sellers_per_consumer'] * 1e5:,.0f} sellers per 100,000 consumers), the "
-        "consumers in one shard per worker. Assumptions: each worker is this machine (the "
-        "same cores and threads, so the same seconds per consumer-step); the consumer side "
+        "consumers in one shard per worker. Assumptions: each worker is this machine, "
+        + (
+            f"the consumer kernel keeping its {model['threads']} cores busy (wall = CPU "
+            f"seconds / {model['threads']}), the seller side on one (wall = CPU seconds); "
+            if model["cpu"]
+            else "as fast as it was here; "
+        )
+        + "the consumer side "
         "scales linearly in consumers and splits evenly; the seller side stays in one process "
         "and is linear in sellers (as measured); the day's tables and tallies grow with the "
         "sellers, the rows with the consumers; all of a day's bytes pass the coordinator's "

@@ -114,6 +114,37 @@ def _kernel_in_place(
     return dataclasses.replace(outcome, **{name: np.empty(0) for name in back})
 
 
+TALLY_FIELDS = (
+    "channel_impressions",
+    "content_impressions",
+    "follow_impressions",
+    "shelf_impressions",
+)
+"""Outcome fields per seller (or channel), summed over a shard's chunks on its worker."""
+
+
+def _shard(
+    engine: str, tasks: list, day: tuple[Tables, Rules], key: np.uint64, threads: int
+) -> tuple[list[Outcome], tuple[np.ndarray, ...]]:
+    """A worker's chunks (``("in_place", start, fields, back)`` or ``("chunk", chunk)``), on
+    up to ``threads`` threads: their outcomes without the per-seller tallies, and the tallies
+    summed over them (integer counts: exact in any order)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(task) -> Outcome:
+        if task[0] == "in_place":
+            return _kernel_in_place(engine, *task[1:], day, key)
+        return _kernel(engine, task[1], day, key)
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        outcomes = list(pool.map(one, tasks))
+    tallies = tuple(
+        np.sum([getattr(o, f) for o in outcomes], axis=0, dtype=np.int64) for f in TALLY_FIELDS
+    )
+    empty = {f: np.empty(0, dtype=np.int64) for f in TALLY_FIELDS}
+    return [dataclasses.replace(o, **empty) for o in outcomes], tallies
+
+
 POPULATION_FIELDS = (
     "on_platform", "active_prob", "attention", "need_category", "interest", "affinity",
     "log_affinity", "platform_trust", "price_sensitivity", "budget_yuan",
@@ -217,40 +248,66 @@ class ShardedKernel:
     # the day --------------------------------------------------------------------------------
 
     def run_chunks(self, engine: str, chunks, t: Tables, r: Rules, key: np.uint64, threads=1):
-        """Yield (chunk, outcome) in chunk order; ``threads`` is the workers' business."""
+        """Yield (chunk, outcome) in chunk order; ``threads`` is the workers' business. Each
+        worker runs its shard's chunks as one task and sends the per-seller tallies back
+        once, summed over its chunks: they come with the shard's first chunk, zeros with the
+        others (their sum, all :func:`sim.phases.matching.match` reads, is the same)."""
         chunks = list(chunks)
         [day] = self.client.scatter([(t, r)], broadcast=True, hash=False)
         n = len(self.workers)
+        shards: list[list[int]] = [[] for _ in range(n)]
+        for i in range(len(chunks)):
+            shards[i * n // max(len(chunks), 1)].append(i)  # contiguous rows per worker
+        threads_of = self.client.nthreads()
         held, results = [], []
-        moved = {"out": 0, "tables": nbytes((t, r)) * min(n, len(chunks)), "back": 0}
-        for i, chunk in enumerate(chunks):
-            worker = [self.workers[i * n // max(len(chunks), 1)]]  # contiguous rows per worker
-            placed = self._placed_chunk(chunk) if self.in_place and chunk.index.size else None
-            if placed is not None:
-                start, b = int(chunk.index[0]), chunk.index.size
-                back = {n: self._place(self._daily[n][start : start + b]) for n in BACK_FIELDS}
-                task = (_kernel_in_place, engine, start, placed, back)
-            else:
-                [data] = self.client.scatter([chunk], workers=worker, hash=False)
-                held.append(data)
-                moved["out"] += nbytes(chunk)
-                task = (_kernel, engine, data)
+        moved = {"out": 0, "tables": 0, "back": 0}
+        for worker, rows in zip(self.workers, shards, strict=True):
+            if not rows:
+                continue
+            moved["tables"] += nbytes((t, r))
+            tasks = []
+            for i in rows:
+                chunk = chunks[i]
+                placed = self._placed_chunk(chunk) if self.in_place and chunk.index.size else None
+                if placed is not None:
+                    start, b = int(chunk.index[0]), chunk.index.size
+                    back = {f: self._place(self._daily[f][start : start + b]) for f in BACK_FIELDS}
+                    tasks.append(("in_place", start, placed, back))
+                else:
+                    [data] = self.client.scatter([chunk], workers=[worker], hash=False)
+                    held.append(data)
+                    moved["out"] += nbytes(chunk)
+                    tasks.append(("chunk", data))
             results.append(
                 self.client.submit(
-                    *task, day, key, pure=False, workers=worker, allow_other_workers=False
+                    _shard,
+                    engine,
+                    tasks,
+                    day,
+                    key,
+                    threads_of.get(worker, 1),
+                    pure=False,
+                    workers=[worker],
+                    allow_other_workers=False,
                 )
             )
         try:
-            for chunk, future in zip(chunks, results, strict=True):
-                outcome = future.result()
-                moved["back"] += nbytes(outcome)
-                if outcome.active.size != chunk.index.size:  # written in shared memory
-                    start, stop = int(chunk.index[0]), int(chunk.index[-1]) + 1
-                    outcome = dataclasses.replace(
-                        outcome, **{n: self._daily[n][start:stop].copy() for n in BACK_FIELDS}
-                    )
+            for rows, future in zip((x for x in shards if x), results, strict=True):
+                outcomes, tallies = future.result()
+                moved["back"] += nbytes(outcomes) + nbytes(tallies)
                 future.release()
-                yield chunk, outcome
+                for j, (i, outcome) in enumerate(zip(rows, outcomes, strict=True)):
+                    chunk = chunks[i]
+                    fill = tallies if j == 0 else tuple(np.zeros_like(x) for x in tallies)
+                    outcome = dataclasses.replace(
+                        outcome, **dict(zip(TALLY_FIELDS, fill, strict=True))
+                    )
+                    if outcome.active.size != chunk.index.size:  # written in shared memory
+                        start, stop = int(chunk.index[0]), int(chunk.index[-1]) + 1
+                        outcome = dataclasses.replace(
+                            outcome, **{f: self._daily[f][start:stop].copy() for f in BACK_FIELDS}
+                        )
+                    yield chunk, outcome
         finally:
             with contextlib.suppress(Exception):
                 self.client.cancel([*results, *held, day])

@@ -220,6 +220,9 @@ def machine() -> dict:
 
 
 def markdown(rows: list[dict], mesa: dict | None, info: dict, date: str, command: str) -> str:
+    """BENCHMARKS.md from the rows of one benchmark command or several (``command`` names
+    them; a row's ``batch``, when present, names its command: rows are paired, for the
+    sellers doubled and the sharded run, only within one)."""
     lines = [
         "# Benchmarks",
         "",
@@ -311,6 +314,7 @@ def capacity_model(rows: list[dict]) -> dict | None:
         for a in rows
         for b in rows
         if a["consumers"] == b["consumers"]
+        and a.get("batch") == b.get("batch")
         and ("cpu_seconds_per_step" in a) == ("cpu_seconds_per_step" in b)
         and not a.get("dask_workers")
         and not b.get("dask_workers")
@@ -459,6 +463,7 @@ def sharded_markdown(rows: list[dict], sharded: list[dict]) -> list[str]:
                 for x in rows
                 if not x.get("dask_workers")
                 and x["consumers"] == r["consumers"]
+                and x.get("batch") == r.get("batch")
                 and x["sellers_factor"] == r["sellers_factor"]
             ),
             None,
@@ -515,6 +520,7 @@ def target_checks(rows: list[dict]) -> list[tuple[str, str, bool]]:
         for b in single:
             if (
                 a["consumers"] == b["consumers"]
+                and a.get("batch") == b.get("batch")
                 and a["sellers_factor"] == 1.0
                 and b["sellers_factor"] == 2.0
                 and ("cpu_seconds_per_step" in a) == ("cpu_seconds_per_step" in b)
@@ -535,7 +541,9 @@ def target_checks(rows: list[dict]) -> list[tuple[str, str, bool]]:
             (
                 x
                 for x in single
-                if x["consumers"] == r["consumers"] and x["sellers_factor"] == r["sellers_factor"]
+                if x["consumers"] == r["consumers"]
+                and x.get("batch") == r.get("batch")
+                and x["sellers_factor"] == r["sellers_factor"]
             ),
             None,
         )

@@ -1255,7 +1255,7 @@ class CalibrationParameter(Strict):
     def value(self, x: float) -> float | int:
         """``x`` within the range, as the key takes it (rounded for an integer range)."""
         x = min(max(x, self.low), self.high)
-        return int(round(x)) if self.integer else x
+        return round(x) if self.integer else x
 
 
 class CalibrationConfig(Strict):

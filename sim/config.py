@@ -285,7 +285,13 @@ class ExperienceConfig(Strict):
         "Added chance of disappointment per unit of (1 - true quality).", ge=0, le=5
     )
     return_prob_if_dissatisfied: Prob = _f("Chance a disappointed buyer returns the item.")
-    return_prob_if_satisfied: Prob = _f("Chance a satisfied buyer still returns (changed mind).")
+    return_prob_if_satisfied: Prob = _f(
+        "Chance a satisfied buyer still returns an order that met a need (changed mind)."
+    )
+    return_prob_if_impulse: Prob = _f(
+        "Chance a satisfied buyer still returns an order that met no need of theirs (bought on "
+        "impulse, regretted)."
+    )
     complaint_prob_if_dissatisfied: Prob = _f("Chance a disappointed buyer complains.")
     review_prob: Prob = _f("Chance a buyer leaves a review (good if satisfied, bad if not).")
     platform_trust_gain: Prob = _f(
@@ -1238,6 +1244,9 @@ class CalibrationParameter(Strict):
     low: float = _f("Lowest value the calibration tries.")
     high: float = _f("Highest value the calibration tries.")
     log: StrictBool = _f("Search on a log scale (low must then be above 0).")
+    integer: StrictBool = Field(
+        False, description="Search whole numbers only (for a key that takes an integer)."
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> CalibrationParameter:
@@ -1245,7 +1254,14 @@ class CalibrationParameter(Strict):
             raise ValueError(f"low ({self.low}) must be below high ({self.high})")
         if self.log and self.low <= 0:
             raise ValueError("a log-scale range needs low > 0")
+        if self.integer and not (float(self.low).is_integer() and float(self.high).is_integer()):
+            raise ValueError("an integer range needs whole-number low and high")
         return self
+
+    def value(self, x: float) -> float | int:
+        """``x`` within the range, as the key takes it (rounded for an integer range)."""
+        x = min(max(x, self.low), self.high)
+        return round(x) if self.integer else x
 
 
 class CalibrationConfig(Strict):

@@ -129,6 +129,8 @@ def day_counts(
         stockouts_by_kind=purchases.stockouts_by_kind,
         delivered=delivery.delivered,
         returns=delivery.returns,
+        delivered_by_channel=delivery.delivered_by_channel,
+        returns_by_channel=delivery.returns_by_channel,
         complaints=delivery.complaints,
         dissatisfied=delivery.dissatisfied,
         quality_gmv_yuan=delivery.quality_gmv_yuan,
@@ -172,6 +174,7 @@ def day_counts(
         live_gmv_creator_yuan=settlement.live_gmv_creator_yuan,
         max_session_gmv_yuan=settlement.max_session_gmv_yuan,
         max_session_capacity_days=settlement.max_session_capacity_days,
+        gmv_million_follower_creators_yuan=settlement.gmv_million_follower_creators_yuan,
     )
 
 

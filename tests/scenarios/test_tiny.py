@@ -46,6 +46,8 @@ RATIO_DENOMINATOR = {
     "traffic_budget_mean_yuan": "merchants_active",
     **{f"capacity_utilisation_kind_{k}": f"merchants_active_kind_{k}" for k in MERCHANT_KINDS},
     **{f"new_customer_share_{ch}": f"orders_{ch}" for ch in CHANNELS},
+    **{f"return_rate_{ch}": f"deliveries_{ch}" for ch in CHANNELS},
+    "gmv_share_million_follower_creators": "gmv_yuan",
     "mean_session_gmv_yuan": "live_sessions",
     "live_gmv_own_account_share": "gmv_live_yuan",
     "creator_top1pct_gmv_share": "creator_lifetime_gmv_yuan",

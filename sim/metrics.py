@@ -442,6 +442,24 @@ def _merchants_active(m, day):
 
 
 @metric(
+    "merchant_cohort_retention",
+    "share",
+    """Share of the merchants in business on the first counted day (the day after the warm-up)
+    that are still in business at the end of the day: the retention of that cohort, entrants
+    since then left out. Over a run: its last value (a year's retention after 365 days).""",
+    summary="last",
+)
+def _cohort_retention(m, day):
+    start = m.config.warmup_days
+    cohort = [
+        x
+        for x in m.merchants
+        if x.entry_day <= start and (x.exit_day is None or x.exit_day >= start)
+    ]
+    return _ratio(sum(x.exit_day is None for x in cohort), len(cohort))
+
+
+@metric(
     "violator_merchant_share",
     "share",
     "Share of the merchants in business at the end of the day who are violators.",

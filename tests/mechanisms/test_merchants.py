@@ -222,6 +222,18 @@ def test_new_merchants_enter_while_the_market_pays():
     assert len(entrants(open_)) == open_.total("merchant_entries")
 
 
+def test_cohort_retention_counts_the_first_days_merchants_only():
+    """Costly overheads make merchants leave while entry brings others in: the day-0 cohort's
+    retention falls with the exits, and the entrants (in business or not) do not count, so
+    it is not one minus exits over the first day's merchants."""
+    costly = run(*ENTRY, *every_kind("fixed_cost_yuan_per_day", 3000))
+    first = [m for m in costly.model.merchants if m.entry_day <= 0]
+    staying = sum(m.exit_day is None for m in first)
+    assert len(entrants(costly)) > 0 and staying < len(first)
+    assert costly.last("merchant_cohort_retention") == pytest.approx(staying / len(first))
+    assert run(*ENTRY).last("merchant_cohort_retention") > costly.last("merchant_cohort_retention")
+
+
 def test_a_forced_cheating_share_of_1_or_0_makes_every_or_no_launch_cheat():
     """The experimenter's switch: with forced_cheat_share 1 every product launched cheats
     (entrants' first products included); with 0, none does."""

@@ -13,15 +13,17 @@ from sim.agents.merchant import Merchant
 from sim.build import AgentFactory, build_market
 from sim.config import Scenario
 from sim.day import Day
-from sim.events import conditions_on
+from sim.events import after_warmup, conditions_on
 from sim.kernels.consumer_day import choose_engine
 from sim.ledger import Ledger
+from sim.live import LiveSchedule
 from sim.metrics import collect
 from sim.orders import AWAITING_PAYOUT, IN_TRANSIT, BuyerHistory, ColumnTable
 from sim.phases.content import make_content
 from sim.phases.delivery import deliver
 from sim.phases.entry_exit import entry_and_exit
 from sim.phases.governance import govern
+from sim.phases.interest import wake_by_programs
 from sim.phases.learning import learn
 from sim.phases.listing import honesty_terms, list_products
 from sim.phases.matching import match
@@ -40,19 +42,6 @@ from sim.programs import Programs
 from sim.recommenders import interest_exponent
 from sim.rng import Streams, run_seed
 from sim.vocabulary import FEED, LIVE
-
-
-def after_warmup(dated: list, warmup_days: int) -> list:
-    """Events or programs with their days moved past the warm-up (model days count from the
-    start of the warm-up; the scenario's from its end)."""
-    if not warmup_days:
-        return list(dated)
-    return [
-        x.model_copy(
-            update={"start_day": x.start_day + warmup_days, "end_day": x.end_day + warmup_days}
-        )
-        for x in dated
-    ]
 
 
 class MarketModel(mesa.Model):
@@ -102,6 +91,7 @@ class MarketModel(mesa.Model):
         self.programs = Programs.from_config(
             after_warmup(config.programs, self.warmup_days), self.category_names
         )
+        self.live_schedule = LiveSchedule(config.creators.live)
         self.metrics: dict[str, float] = {}
         self.last_day: Day | None = None
         self.phase_seconds: dict[str, float] = {}
@@ -150,13 +140,17 @@ class MarketModel(mesa.Model):
            yesterday's content reached more people), some leave quietly and some come back,
            interests drift and memories of merchants fade;
         3. listing: merchants list products (the platform screens new listings and intercepts
-           some), produce to a stock target and pay overheads and service fees; programs pick
-           whom they serve;
-        4. content: creators choose offers (选品) and produce short videos and live sessions;
+           some), produce to a stock target (pre-stocking for announced live sessions) and pay
+           overheads and service fees; programs pick whom they serve;
+        4. content: creators choose offers (选品) and produce short videos; those who announced a
+           session for today go live (the featured merchants' limited-time prices, the room's
+           audience), and sessions for the days ahead are announced (:mod:`sim.live`);
         5. matching: the recommender scores the day's content; each active consumer's
            impressions from every enabled channel (feed, live, follow, search, mall), by the
            consumer kernel, chunk by chunk of consumers;
-        6. purchase: impressions become orders within budget, then stock rations them;
+        6. purchase: impressions become orders within budget, then stock rations them; the
+           day's sessions are recorded and their creators learn what they sold; impressions
+           programs added wake some viewers' latent interest (:mod:`sim.phases.interest`);
         7. settlement: payments into escrow, traffic fees, content income, program costs, and
            payouts of orders whose payment delay has passed (take rate, commission, MCN share,
            merchant);
@@ -212,6 +206,7 @@ class MarketModel(mesa.Model):
             conditions,
             honesty_terms(cfg, self.platform, self.population.mean_trust(), self.k),
             streams,
+            self.live_schedule.announced_units(day),
         )
         listings = listing.listings
         content = timed(
@@ -225,6 +220,18 @@ class MarketModel(mesa.Model):
             self.k,
             self.follows.followers,
             streams.generator("content", day),
+            lambda creator_idx: self.live_schedule.going_live(day, creator_idx),
+        )
+        sessions_today = timed(
+            "content",
+            self.live_schedule.open_and_announce,
+            day,
+            listings,
+            content,
+            self.merchants,
+            self.active_creators(),
+            self.follows.followers,
+            streams.generator("live", day),
         )
         matching = timed(
             "matching_purchase",
@@ -254,6 +261,27 @@ class MarketModel(mesa.Model):
             streams.generator("ration", day),
             day,
             cfg.consumers.new_customer_window_days,
+        )
+        session_record = timed(
+            "purchase",
+            self.live_schedule.close,
+            sessions_today,
+            matching,
+            purchases.orders,
+            listings,
+            content,
+            self.merchants,
+            self.creators,
+        )
+        woken = timed(
+            "purchase",
+            wake_by_programs,
+            cfg,
+            self.population,
+            listings,
+            content,
+            matching,
+            streams.generator("wake", day),
         )
         settlement = timed(
             "settlement",
@@ -332,6 +360,9 @@ class MarketModel(mesa.Model):
                 exits_by_kind(self.merchants, day),
                 listing,
                 population_day,
+                session_record,
+                sum(m.prestocked_today for m in self.active_merchants()),
+                woken,
             ),
             governance=listing.screening + governance.counts,
             listing_impressions=matching.listing_impressions,

@@ -121,7 +121,7 @@ def plan(
         )
     problems: list[Problem] = []
     for key, rng in block.parameters.items():
-        for value in (rng.low, rng.high):
+        for value in (rng.value(rng.low), rng.value(rng.high)):
             try:
                 load_scenario(
                     scenario, [*overrides, f"{key}={value!r}"], allow_outside=allow_outside
@@ -242,7 +242,11 @@ def figures_at(plan: Plan, values: dict[str, float], executor) -> dict[str, tupl
 
 def _suggest(trial, parameters) -> dict[str, float]:
     return {
-        key: trial.suggest_float(key, rng.low, rng.high, log=rng.log)
+        key: (
+            trial.suggest_int(key, int(rng.low), int(rng.high), log=rng.log)
+            if rng.integer
+            else trial.suggest_float(key, rng.low, rng.high, log=rng.log)
+        )
         for key, rng in parameters.items()
     }
 
@@ -319,7 +323,7 @@ def _sensitivity(plan: Plan, best, pool) -> list[dict]:
         step = SENSITIVITY_STEP * (rng.high - rng.low)
         changes = []
         for sign in (-1, 1):
-            value = min(max(base[key] + sign * step, rng.low), rng.high)
+            value = rng.value(base[key] + sign * step)
             figures = figures_at(plan, {**base, key: value}, pool)
             d = distance(plan.measurable, {k: v[0] for k, v in figures.items()})
             changes.append(abs(d - d_best))

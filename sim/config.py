@@ -1305,6 +1305,9 @@ class CalibrationParameter(Strict):
     low: float = _f("Lowest value the calibration tries.")
     high: float = _f("Highest value the calibration tries.")
     log: StrictBool = _f("Search on a log scale (low must then be above 0).")
+    integer: StrictBool = Field(
+        False, description="Search whole numbers only (for a key that takes an integer)."
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> CalibrationParameter:
@@ -1312,7 +1315,14 @@ class CalibrationParameter(Strict):
             raise ValueError(f"low ({self.low}) must be below high ({self.high})")
         if self.log and self.low <= 0:
             raise ValueError("a log-scale range needs low > 0")
+        if self.integer and not (float(self.low).is_integer() and float(self.high).is_integer()):
+            raise ValueError("an integer range needs whole-number low and high")
         return self
+
+    def value(self, x: float) -> float | int:
+        """``x`` within the range, as the key takes it (rounded for an integer range)."""
+        x = min(max(x, self.low), self.high)
+        return round(x) if self.integer else x
 
 
 class CalibrationConfig(Strict):

@@ -105,6 +105,10 @@ class DayCounts:
     returns: int = counter(
         metric="returns", unit="orders", definition="Orders returned on delivery that day."
     )
+    delivered_by_channel: np.ndarray = counter(np.zeros(N_CHANNELS, dtype=np.int64))
+    """(5,) orders delivered that day, by the channel they were bought from."""
+    returns_by_channel: np.ndarray = counter(np.zeros(N_CHANNELS, dtype=np.int64))
+    """(5,) orders returned on delivery that day, by the channel they were bought from."""
     complaints: int = counter(
         metric="complaints", unit="complaints", definition="Complaints made on delivery that day."
     )
@@ -307,6 +311,15 @@ class DayCounts:
         definition="""Most units of one merchant's product sold in one live session that day,
         in days of that merchant's daily capacity. Over a run: the maximum over days.""",
         summary="max",
+    )
+    gmv_million_follower_creators_yuan: float = counter(
+        0.0,
+        metric="gmv_million_follower_creators_yuan",
+        unit="yuan",
+        definition="""GMV sold that day through head creators (头部, a million followers or more):
+        the top 3,000 in 733,000 (0.41%, at least one) by followers of the creators with content
+        that day, the head's share of the creators selling on an average day in the 2024 Douyin
+        e-commerce creator report.""",
     )
     session_gmv_yuan: float = counter(
         0.0,

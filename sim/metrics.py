@@ -276,6 +276,36 @@ for _i, _kind in enumerate(MERCHANT_KINDS):
 counter_metric(DayCounts, "returns")
 
 
+for _i, _ch in enumerate(CHANNELS):
+
+    def _channel_deliveries(m, day, i=_i):
+        return float(day.counts.delivered_by_channel[i])
+
+    def _channel_returns(m, day, i=_i):
+        return float(day.counts.returns_by_channel[i])
+
+    def _channel_return_rate(m, day, i=_i):
+        return _ratio(day.counts.returns_by_channel[i], day.counts.delivered_by_channel[i])
+
+    metric(
+        f"deliveries_{_ch}",
+        "orders",
+        f"Orders bought from the {_ch} channel and delivered that day.",
+    )(_channel_deliveries)
+    metric(
+        f"returns_{_ch}",
+        "orders",
+        f"Orders bought from the {_ch} channel and returned on delivery that day.",
+    )(_channel_returns)
+    metric(
+        f"return_rate_{_ch}",
+        "share",
+        f"""Share of the orders bought from the {_ch} channel and delivered that day that were
+        returned. Over a run: returns / deliveries of the channel.""",
+        summary=(f"returns_{_ch}", f"deliveries_{_ch}"),
+    )(_channel_return_rate)
+
+
 counter_metric(DayCounts, "complaints")
 
 
@@ -724,6 +754,7 @@ for _name in (
     "live_gmv_creator_yuan",
     "max_session_gmv_yuan",
     "max_session_capacity_days",
+    "gmv_million_follower_creators_yuan",
     "session_gmv_yuan",
     "live_viewers",
     "session_stockout_units",
@@ -733,6 +764,17 @@ for _name in (
     "interest_woken",
 ):
     counter_metric(DayCounts, _name)
+
+
+@metric(
+    "gmv_share_million_follower_creators",
+    "share",
+    """Share of the day's GMV sold through head creators, those with a million followers or
+    more (see gmv_million_follower_creators_yuan). Over a run: their GMV / all GMV.""",
+    summary=("gmv_million_follower_creators_yuan", "gmv_yuan"),
+)
+def _million_follower_share(m, day):
+    return _ratio(day.counts.gmv_million_follower_creators_yuan, day.counts.gmv_yuan.sum())
 
 
 @metric(

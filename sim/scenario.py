@@ -296,9 +296,15 @@ def _read_file(path: Path) -> tuple[dict[str, Any], dict[Path_, str], list[Probl
     return _to_plain(node, where, (), origins), origins, duplicates
 
 
+WHOLE_BLOCKS = {("calibrate",), ("sweep",)}
+"""Blocks a scenario replaces whole rather than key by key: a calibration's free parameters
+and a sweep's design are the scenario's own, not the union of its bases'."""
+
+
 def _merge(base: Any, top: Any, base_origins: dict, path: Path_) -> Any:
-    """Overlay ``top`` on ``base``: mappings key by key, anything else replaced."""
-    if isinstance(base, dict) and isinstance(top, dict):
+    """Overlay ``top`` on ``base``: mappings key by key (except :data:`WHOLE_BLOCKS`),
+    anything else replaced."""
+    if isinstance(base, dict) and isinstance(top, dict) and path not in WHOLE_BLOCKS:
         out = dict(base)
         for key, value in top.items():
             out[key] = _merge(base.get(key), value, base_origins, (*path, key))

@@ -5,7 +5,7 @@ and came back. Returns the per-merchant feedback governance learns from."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -14,6 +14,7 @@ from sim import ledger as L
 from sim.kernels.experience import dissatisfaction_probability, draw_outcomes, update_trust
 from sim.population import LEFT
 from sim.recommenders import interest_exponent
+from sim.vocabulary import CHANNELS
 
 if TYPE_CHECKING:
     from sim.agents.creator import Creator
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from sim.population import Population
     from sim.programs import Programs
 
+N_CHANNELS = len(CHANNELS)
 FEEDBACK = ("good_reviews", "bad_reviews", "returns", "complaints", "delivered")
 
 
@@ -48,6 +50,10 @@ class Delivery:
     """Recovered from the deposits of merchants whose cheating products were compensated."""
     true_quality_sum: float = 0.0
     """Sum of the true quality of the orders delivered (for the mean)."""
+    delivered_by_channel: np.ndarray = field(default_factory=lambda: np.zeros(N_CHANNELS, int))
+    """(5,) orders delivered per channel they were bought from."""
+    returns_by_channel: np.ndarray = field(default_factory=lambda: np.zeros(N_CHANNELS, int))
+    """(5,) orders returned per channel they were bought from."""
 
 
 def deliver(
@@ -142,6 +148,8 @@ def deliver(
         },
         delivered=int(price.size),
         returns=int(returned.sum()),
+        delivered_by_channel=np.bincount(d["channel"], minlength=N_CHANNELS),
+        returns_by_channel=np.bincount(d["channel"][returned], minlength=N_CHANNELS),
         complaints=int(out.complained.sum()),
         dissatisfied=int(out.dissatisfied.sum()),
         quality_gmv_yuan=float(price[kept & ~d["violator"]].sum()),

@@ -224,6 +224,39 @@ def test_a_bad_parameter_range_is_refused_before_any_run(monkeypatch, files, tmp
     assert not (tmp_path / "out").exists()
 
 
+def test_an_integer_key_is_searched_in_whole_numbers(monkeypatch, files, tmp_path):
+    _, targets = files
+    as_float = SCENARIO.replace(
+        "    platform.take_rate: {low: 0.01, high: 0.2, log: true}\n",
+        "    merchants.exit.patience_days: {low: 10, high: 40, log: false}\n",
+    )
+    scenario = tmp_path / "float_range.yaml"
+    scenario.write_text(as_float)
+    refused = calibrate(monkeypatch, scenario, targets, tmp_path / "refused", "--budget", "1")
+    assert refused.exit_code == 2
+    assert "patience_days" in refused.output and "integer" in refused.output
+
+    scenario.write_text(as_float.replace("log: false}\n", "log: false, integer: true}\n"))
+    result = calibrate(monkeypatch, scenario, targets, tmp_path / "out", "--budget", "2")
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "out" / result.stdout.strip().splitlines()[-1].split("/")[-1]
+    patience = load_scenario(folder / "calibrated.yaml").config.merchants.exit.patience_days
+    assert isinstance(patience, int) and 10 <= patience <= 40
+
+
+def test_a_calibrate_block_replaces_its_bases_block_whole(tmp_path):
+    scenario = tmp_path / "own.yaml"
+    scenario.write_text(
+        f"extends: {SCENARIOS / 'baseline.yaml'}\n"
+        "calibrate:\n  seeds: 2\n  parameters:\n"
+        "    platform.take_rate: {low: 0.01, high: 0.2, log: true}\n"
+    )
+    assert load_scenario(SCENARIOS / "baseline.yaml").config.calibrate is not None
+    block = load_scenario(scenario).config.calibrate
+    assert list(block.parameters) == ["platform.take_rate"]
+    assert block.seeds == 2
+
+
 def test_expressions_are_plain_arithmetic_over_names():
     assert parse_expression("(a + b__last30) / c ** 2 - 1") == ["a", "b__last30", "c"]
     for bad in ("f(a)", "a.b", "a[0]", "'text'", "a if b else c", "lambda: 1"):

@@ -20,7 +20,8 @@ session's life:
    (:meth:`sim.agents.merchant.Merchant.produce`);
 3. **the session** (phases 4-6 of the session day): the creator goes live, presenting every
    offer it carries; each featured merchant still live sells at a limited-time price ``p x (1 -
-   discount)`` for the day (never below its price floor); the live room's items get the
+   discount)`` for the day (never below the price that leaves 5% over unit cost after the take
+   rate and commission); the live room's items get the
    recommender's ``session_boost`` (reminders to those who booked it), and, with
    ``feed_entries``, the creator's short videos of the day lead into the room: they are shown in
    the feed, and followers who open the creator's content find the room (notified followers).
@@ -213,7 +214,9 @@ def open_sessions(
     discounted = np.unique(f_listing)
     for j in discounted:
         listings.price_yuan[j] = merchants[int(listings.merchant[j])].session_price_yuan(
-            config.discount_share
+            config.discount_share,
+            float(listings.take_rate[j]),
+            float(listings.commission_rate[j]),
         )
     session = np.full(content.n, -1, dtype=np.int64)
     if content.n and creator.size:

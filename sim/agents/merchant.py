@@ -291,10 +291,15 @@ class Merchant(mesa.Agent):
             need = max(need, total - rate * ahead)
         return need
 
-    def session_price_yuan(self, discount_share: float) -> float:
+    def session_price_yuan(
+        self, discount_share: float, take_rate: float = 0.0, commission_rate: float = 0.0
+    ) -> float:
         """The limited-time price (直播间专享价) for a live session featuring the product: the
-        list price less ``discount_share``, never below the price floor over unit cost."""
-        floor = MIN_MARKUP * self.unit_cost_yuan
+        list price less ``discount_share``, never below the price that still leaves 5% over
+        unit cost after the take rate and the commission (no cut when the list price is
+        already below it)."""
+        net_share = max(1.0 - take_rate - commission_rate, 0.05)
+        floor = MIN_MARKUP * self.unit_cost_yuan / net_share
         return max(min(self.price_yuan, floor), self.price_yuan * (1.0 - discount_share))
 
     def pay(self, target_account: int, amount_yuan: float, kind: str, traffic: bool = False):

@@ -48,13 +48,31 @@ def test_session_gmv_splits_into_own_account_and_creator_sessions():
     assert days["live_gmv_own_account_yuan"].sum() > 0 and days["live_gmv_creator_yuan"].sum() > 0
 
 
-def test_prestocking_builds_stock_for_sessions_and_cuts_their_stockouts():
+def test_prestocking_builds_stock_for_sessions():
     """Featured merchants produce ahead for announced sessions; without it, nothing is
-    pre-stocked and sessions stock out more."""
+    pre-stocked."""
     with_, without = run(), run(NO_PRESTOCK)
     assert with_.total("prestocked_units") > 0
     assert without.total("prestocked_units") == 0
-    assert with_.total("session_stockouts") < without.total("session_stockouts")
+
+
+def test_a_merchant_stocks_up_for_a_session_within_capacity_and_overtime():
+    """The same merchant on the same day produces more when a session it is featured in is
+    due tomorrow, but never more than capacity plus overtime, and pays for what it makes."""
+    model = MarketModel(tiny_config("steps=3"))
+    for _ in range(3):
+        model.step()
+    merchant = next(m for m in model.active_merchants() if m.cash_yuan > 1000)
+    merchant.stock = 0
+    cash = merchant.cash_yuan
+    merchant.produce(1.0, [])
+    plain = merchant.stock
+    merchant.stock = 0
+    merchant.produce(1.0, [(1, 10_000.0)])
+    most = int(merchant.capacity) + int(merchant.capacity * merchant.cfg.capacity.overtime_share)
+    assert plain < merchant.stock <= most
+    assert merchant.prestocked_today == merchant.stock - plain
+    assert merchant.cash_yuan < cash
 
 
 def test_a_session_that_cannot_draw_feed_traffic_sells_less():
@@ -71,6 +89,8 @@ def test_the_limited_time_price_is_a_discount_above_the_floor():
     merchant.unit_cost_yuan = 50.0
     assert merchant.session_price_yuan(0.1) == 90.0
     assert merchant.session_price_yuan(0.9) == MIN_MARKUP * 50.0
+    # The floor leaves 5% over unit cost after the take rate and commission.
+    assert merchant.session_price_yuan(0.5, 0.05, 0.2) == MIN_MARKUP * 50.0 / 0.75
     merchant.price_yuan = 50.0  # already below the floor: no cut
     assert merchant.session_price_yuan(0.1) == 50.0
 

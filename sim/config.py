@@ -285,7 +285,13 @@ class ExperienceConfig(Strict):
         "Added chance of disappointment per unit of (1 - true quality).", ge=0, le=5
     )
     return_prob_if_dissatisfied: Prob = _f("Chance a disappointed buyer returns the item.")
-    return_prob_if_satisfied: Prob = _f("Chance a satisfied buyer still returns (changed mind).")
+    return_prob_if_satisfied: Prob = _f(
+        "Chance a satisfied buyer still returns an order that met a need (changed mind)."
+    )
+    return_prob_if_impulse: Prob = _f(
+        "Chance a satisfied buyer still returns an order that met no need of theirs (bought on "
+        "impulse, regretted)."
+    )
     complaint_prob_if_dissatisfied: Prob = _f("Chance a disappointed buyer complains.")
     review_prob: Prob = _f("Chance a buyer leaves a review (good if satisfied, bad if not).")
     platform_trust_gain: Prob = _f(

@@ -65,6 +65,7 @@ IN_TRANSIT = {
     "shock_dissatisfied_prob": np.float32,  # added disappointment: shipped through a shock
     "recovery_program": np.int64,  # recovery plan serving the merchant on the order day, or -1
     "waived_take_rate": np.float32,  # take rate that plan waived
+    "impulse": np.bool_,  # the order met no need of its buyer's
 }
 """Orders placed and paid, not yet delivered."""
 

@@ -14,6 +14,7 @@ random numbers).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -115,13 +116,22 @@ def overrides_at(scale: Scale, *overrides: str) -> tuple[str, ...]:
 
 def arm(scale: Scale, *overrides: str) -> list[pd.DataFrame]:
     """The per-day metrics of the counted days (one wide table per seed) of the scale's
-    scenario with ``overrides`` (applied after the scale's consumers, days and warm-up)."""
+    scenario with ``overrides`` (applied after the scale's consumers, days and warm-up).
+
+    Runs are deterministic, so an arm already run in this process (the same scale and
+    overrides; several target cases share the baseline's) is not run again: its tables are
+    returned as copies."""
+    return [run.copy() for run in _arm(dataclasses.replace(scale, many_merchants=None), overrides)]
+
+
+@functools.cache
+def _arm(scale: Scale, overrides: tuple[str, ...]) -> tuple[pd.DataFrame, ...]:
     sized = overrides_at(scale, *overrides)
     tasks = [(scale.scenario, sized, i) for i in range(scale.seeds)]
     if scale.workers > 1:
         with ProcessPoolExecutor(scale.workers) as pool:
-            return list(pool.map(_one_run, tasks))
-    return [_one_run(task) for task in tasks]
+            return tuple(pool.map(_one_run, tasks))
+    return tuple(_one_run(task) for task in tasks)
 
 
 def models(scale: Scale, *overrides: str):

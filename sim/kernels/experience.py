@@ -7,7 +7,9 @@ For each delivered order:
 
 A disappointed buyer returns the item with ``return_prob_if_dissatisfied`` and complains with
 ``complaint_prob_if_dissatisfied``; a satisfied one still returns with
-``return_prob_if_satisfied``. Either reviews with ``review_prob`` (good if satisfied).
+``return_prob_if_satisfied`` when the order met a need of theirs, ``return_prob_if_impulse``
+when it did not (bought on impulse and regretted; the caller gives the chance per order).
+Either reviews with ``review_prob`` (good if satisfied).
 
 Trust moves multiplicatively: after a good order ``trust += gain x (1 - trust)``; after a bad
 one ``trust -= loss x trust``. :func:`update_trust` applies several orders of one consumer in
@@ -83,7 +85,7 @@ def expected_outcomes(
 def draw_outcomes(
     p_dissatisfied: np.ndarray,
     return_if_dissatisfied: float,
-    return_if_satisfied: float,
+    return_if_satisfied: float | np.ndarray,
     complain_if_dissatisfied: float,
     review: float,
     rng: np.random.Generator,

@@ -91,7 +91,7 @@ def deliver(
     out = draw_outcomes(
         p_bad,
         cfg.return_prob_if_dissatisfied,
-        cfg.return_prob_if_satisfied,
+        np.where(d["impulse"], cfg.return_prob_if_impulse, cfg.return_prob_if_satisfied),
         cfg.complaint_prob_if_dissatisfied,
         cfg.review_prob,
         rng,

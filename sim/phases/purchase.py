@@ -73,6 +73,8 @@ def purchase(
     repurchasing = int(np.unique(consumer[seen]).size)
     history.add(consumer, merchant, day)
     met = population.need_category[consumer] == listings.category[j]
+    # An order that meets no need of its buyer's was bought on impulse (returned more often).
+    orders["impulse"] = ~met
     population.need_category[consumer[met]] = NO_NEED
     # Sales per listing, back to the merchants.
     sold = np.bincount(j, minlength=listings.n)

@@ -112,6 +112,7 @@ def settle(
         shock_dissatisfied_prob=np.where(shocked, conditions.extra_dissatisfied_prob, 0.0),
         recovery_program=listings.recovery_program[j],
         waived_take_rate=listings.waived_take_rate[j],
+        impulse=orders["impulse"],
     )
 
     # Traffic fees: the paid part of each listing's impressions, at its auction price, within

@@ -134,6 +134,24 @@ def test_violators_buyers_return_more_complain_more_and_trust_the_platform_less(
     assert violating.last("mean_platform_trust") < honest.last("mean_platform_trust")
 
 
+def test_impulse_buys_are_returned_more_so_live_returns_exceed_search_returns():
+    """Search results always meet a need and live-room buys seldom do: raising the chance
+    that a satisfied buyer returns an impulse buy (return_prob_if_impulse) raises the return
+    rate of live purchases by about as much, and leaves that of search purchases as it was
+    (the gap comes from the mix of impulse buys per channel, not from a rate per channel)."""
+    same = run(WITH_DELIVERIES, "consumers.experience.return_prob_if_impulse=0.03")
+    regretted = run(WITH_DELIVERIES, "consumers.experience.return_prob_if_impulse=0.3")
+
+    def rise(channel):
+        def rate(r):
+            return r.total(f"returns_{channel}") / r.total(f"deliveries_{channel}")
+
+        return rate(regretted) - rate(same)
+
+    assert rise("live") > 0.15
+    assert abs(rise("search")) < 0.03
+
+
 CLOSED = (
     "population.arrival_room_share=0",
     "consumers.churn_prob_per_day=0",

@@ -84,10 +84,31 @@ class Content:
     log_talent: np.ndarray  # (I,) float64 log of the creator's talent (>= 0)
     creator_start: np.ndarray  # (C,) int64
     creator_count: np.ndarray  # (C,) int64
+    session: np.ndarray | None = None  # (I,) int64 today's live session holding the item, or -1
+    feed_entry: np.ndarray | None = None  # (I,) bool: a short video leading into a live room
+    session_boost: np.ndarray | None = None  # (I,) float64 the session's log-weight (reminders)
+
+    def __post_init__(self) -> None:
+        if self.session is None:
+            self.session = np.full(self.creator.size, -1, dtype=np.int64)
+        if self.feed_entry is None:
+            self.feed_entry = np.zeros(self.creator.size, dtype=bool)
+        if self.session_boost is None:
+            self.session_boost = np.zeros(self.creator.size)
 
     @property
     def n(self) -> int:
         return int(self.creator.size)
+
+    @property
+    def in_feed(self) -> np.ndarray:
+        """(I,) bool: items the feed shows: short videos, and those leading into live rooms."""
+        return ~self.is_live | self.feed_entry
+
+    @property
+    def in_live_channel(self) -> np.ndarray:
+        """(I,) bool: items the live channel shows: appearances in live rooms."""
+        return self.is_live & ~self.feed_entry
 
     @classmethod
     def from_items(

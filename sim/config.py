@@ -411,6 +411,14 @@ class ConsumersConfig(Strict):
         "Share of the gap to 1 by which a satisfied order raises the buyer's interest in its "
         "category (latent interest woken), before renormalising."
     )
+    interest_wake_prob_per_program_impression: Prob = _f(
+        "Chance that an impression a program added (the boosted share of an impression) wakes "
+        "its viewer's latent interest in the category: programs reach beyond the audience that "
+        "already wants the category, and some of those reached come to want it."
+    )
+    interest_gain_after_wake: Prob = _f(
+        "Share of the gap to 1 by which a woken interest rises, before renormalising."
+    )
     merchant_memory_days: float = _f(
         "Mean days a consumer remembers a favourite merchant before forgetting it (each day "
         "the memory fades with chance 1 / this).",
@@ -704,6 +712,64 @@ class CreatorKindConfig(Strict):
     )
 
 
+class LiveSessionsConfig(Strict):
+    """Live sessions as events (直播场次): announced ahead, pre-stocked, sold at a limited-time
+    price to an audience of notified followers and feed traffic drawn in."""
+
+    lead_days: int = _f(
+        "Days ahead a creator announces a live session (预告); the featured merchants learn of "
+        "it then and can stock up before it.",
+        ge=1,
+        le=60,
+    )
+    discount_share: float = _f(
+        "Limited-time price cut (直播间专享价) a featured merchant gives on the session day, as a "
+        "share of its list price (never below its price floor over unit cost).",
+        ge=0,
+        lt=1,
+    )
+    prestock: bool = _f(
+        "Whether featured merchants produce ahead for an announced session (on top of their "
+        "usual stock target, within capacity, overtime and cash)."
+    )
+    stock_cover: float = _f(
+        "Units a featured merchant stocks for a session, in multiples of the session's "
+        "expected demand for its goods.",
+        ge=0,
+        le=100,
+    )
+    prior_units_per_1000_followers: float = _f(
+        "Before a creator has a record, the units one featured offer of its session is "
+        "expected to sell, per 1000 followers (plus one).",
+        ge=0,
+        le=1e6,
+    )
+    memory_sessions: float = _f(
+        "Time constant, in sessions, of a creator's moving average of the units a featured "
+        "offer of its sessions was asked for (the forecast merchants stock by).",
+        ge=1,
+        le=1000,
+    )
+    feed_entries: bool = _f(
+        "Whether, on a session day, the creator's short videos lead into the live room "
+        "(feed traffic drawn in: they are shown in the feed and count as room visits)."
+    )
+    session_boost: float = _f(
+        "Log-weight the recommender adds to an announced session's items in the feed and live "
+        "rooms (reminders to those who booked it, 预约提醒).",
+        ge=0,
+        le=20,
+    )
+    big_session_share: Prob = _f(
+        "Share of a creator's sessions that are big sessions (大场): announced big_lead_days "
+        "ahead and promoted with big_session_boost."
+    )
+    big_lead_days: int = _f("Days ahead a big session is announced.", ge=1, le=365)
+    big_session_boost: float = _f(
+        "Log-weight the recommender adds to a big session's items (its promotion).", ge=0, le=20
+    )
+
+
 class CreatorsConfig(Strict):
     kinds: dict[str, CreatorKindConfig] = _f("Creator kinds and their parameters.")
     offer_slots: int = _f("Offers a creator carries at a time (橱窗).", ge=1, le=100)
@@ -760,6 +826,7 @@ class CreatorsConfig(Strict):
         ge=0,
         le=MAX_ENTRY_SHARE_PER_DAY,
     )
+    live: LiveSessionsConfig
 
     @model_validator(mode="after")
     def _kinds_known(self) -> CreatorsConfig:

@@ -280,27 +280,28 @@ class DayCounts:
     live_sessions: int = counter(
         metric="live_sessions",
         unit="sessions",
-        definition="""Live sessions that day: creators (merchants' own accounts included) who
-        went live, one session each, presenting every offer they carry.""",
+        definition="""Live sessions held that day: creators (merchants' own accounts included)
+        who went live for a session they had announced creators.live.lead_days before, one
+        session each, presenting every offer they carry.""",
     )
     live_gmv_own_yuan: float = counter(
         0.0,
         metric="live_gmv_own_account_yuan",
         unit="yuan",
-        definition="Live-room GMV of merchants' own accounts (自播) on their own goods.",
+        definition="Session GMV of merchants' own accounts (自播) on their own goods.",
     )
     live_gmv_creator_yuan: float = counter(
         0.0,
         metric="live_gmv_creator_yuan",
         unit="yuan",
-        definition="Live-room GMV through independent creators (达人带货).",
+        definition="Session GMV through independent creators (达人带货).",
     )
     max_session_gmv_yuan: float = counter(
         0.0,
         metric="max_session_gmv_yuan",
         unit="yuan",
-        definition="""GMV of the day's best-selling live session (live-room orders through one
-        creator that day). Over a run: the record session (the maximum over days).""",
+        definition="""GMV of the day's best-selling live session (orders placed in its room).
+        Over a run: the record session (the maximum over days).""",
         summary="max",
     )
     max_session_capacity_days: float = counter(
@@ -319,6 +320,49 @@ class DayCounts:
         the top 3,000 in 733,000 (0.41%, at least one) by followers of the creators with content
         that day, the head's share of the creators selling on an average day in the 2024 Douyin
         e-commerce creator report.""",
+    )
+    session_gmv_yuan: float = counter(
+        0.0,
+        metric="session_gmv_yuan",
+        unit="yuan",
+        definition="""GMV of orders placed in live sessions' rooms: through a creator live that
+        day, from the live channel, and (with creators.live.feed_entries, when every item of
+        the creator's day leads into its room) from the feed and the following feed.""",
+    )
+    live_viewers: int = counter(
+        metric="live_viewers",
+        unit="visits",
+        definition="""Visits of live sessions' rooms that day: impressions of their items from
+        the live channel, the feed's room entries and the following feed.""",
+    )
+    session_stockout_units: int = counter(
+        metric="session_stockouts",
+        unit="units",
+        definition="Units asked for in live sessions that day that stock could not fill.",
+    )
+    featured_offers: int = counter(
+        metric="featured_offers",
+        unit="offers",
+        definition="Offers featured in the day's live sessions (announced and presented), "
+        "one per session and offer.",
+    )
+    featured_offers_stocked_out: int = counter(
+        metric="featured_offers_stocked_out",
+        unit="offers",
+        definition="Featured offers whose session asked for more units than stock filled.",
+    )
+    prestocked_units: int = counter(
+        metric="prestocked_units",
+        unit="units",
+        definition="""Units merchants produced that day for live sessions announced to feature
+        them, beyond their usual stock target.""",
+    )
+    interest_woken: int = counter(
+        metric="interest_woken",
+        unit="consumers",
+        definition="""Consumers whose latent interest in a category was woken that day by an
+        impression a program added
+        (consumers.interest_wake_prob_per_program_impression).""",
     )
 
 

@@ -101,3 +101,16 @@ def conditions_on(events: list, day: int, n_regions: int) -> DayConditions:
         if event.is_on(day):
             EVENT_KINDS[event.kind](event, conditions)
     return conditions.freeze()
+
+
+def after_warmup(dated: list, warmup_days: int) -> list:
+    """Events or programs with their days moved past the warm-up (model days count from the
+    start of the warm-up; the scenario's from its end)."""
+    if not warmup_days:
+        return list(dated)
+    return [
+        x.model_copy(
+            update={"start_day": x.start_day + warmup_days, "end_day": x.end_day + warmup_days}
+        )
+        for x in dated
+    ]

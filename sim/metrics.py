@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sim.day import Day, DayCounts, GovernanceCounts, declared_metrics
-from sim.vocabulary import CHANNELS, GOVERNANCE_ACTIONS, LIVE, MERCHANT_KINDS
+from sim.vocabulary import CHANNELS, GOVERNANCE_ACTIONS, MERCHANT_KINDS
 
 Model = Any
 """The market model (:class:`sim.model.MarketModel`); typed loosely so that this module does
@@ -826,20 +826,21 @@ def _megas(m, day):
 @metric(
     "mean_session_gmv_yuan",
     "yuan",
-    "Live-room GMV per live session that day. Over a run: total live GMV / total sessions.",
-    summary=("gmv_live_yuan", "live_sessions"),
+    "GMV per live session that day (session_gmv_yuan / live_sessions). Over a run: total "
+    "session GMV / total sessions.",
+    summary=("session_gmv_yuan", "live_sessions"),
 )
 def _session_gmv(m, day):
-    return _ratio(day.counts.gmv_yuan[LIVE], day.counts.live_sessions)
+    return _ratio(day.counts.session_gmv_yuan, day.counts.live_sessions)
 
 
 @metric(
     "live_gmv_own_account_share",
     "share",
-    """Share of live-room GMV through merchants' own accounts (自播) rather than independent
-    creators (达人). Over a run: weighted by live GMV.""",
+    """Share of session GMV through merchants' own accounts (自播) rather than independent
+    creators (达人). Over a run: weighted by session GMV.""",
     summary="mean",
-    weight="gmv_live_yuan",
+    weight="session_gmv_yuan",
 )
 def _own_live_share(m, day):
     c = day.counts
@@ -853,6 +854,13 @@ for _name in (
     "max_session_gmv_yuan",
     "max_session_capacity_days",
     "gmv_million_follower_creators_yuan",
+    "session_gmv_yuan",
+    "live_viewers",
+    "session_stockout_units",
+    "featured_offers",
+    "featured_offers_stocked_out",
+    "prestocked_units",
+    "interest_woken",
 ):
     counter_metric(DayCounts, _name)
 
@@ -866,6 +874,17 @@ for _name in (
 )
 def _million_follower_share(m, day):
     return _ratio(day.counts.gmv_million_follower_creators_yuan, day.counts.gmv_yuan.sum())
+
+
+@metric(
+    "featured_stockout_share",
+    "share",
+    """Share of the offers featured in live sessions whose session asked for more units than
+    stock filled. Over a run: featured offers stocked out / featured offers.""",
+    summary=("featured_offers_stocked_out", "featured_offers"),
+)
+def _featured_stockout_share(m, day):
+    return _ratio(day.counts.featured_offers_stocked_out, day.counts.featured_offers)
 
 
 @metric(

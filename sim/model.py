@@ -13,15 +13,17 @@ from sim.agents.merchant import Merchant
 from sim.build import AgentFactory, build_market
 from sim.config import Scenario
 from sim.day import Day
-from sim.events import conditions_on
+from sim.events import after_warmup, conditions_on
 from sim.kernels.consumer_day import choose_engine
 from sim.ledger import Ledger
+from sim.live import LiveSchedule
 from sim.metrics import collect
 from sim.orders import AWAITING_PAYOUT, IN_TRANSIT, BuyerHistory, ColumnTable
 from sim.phases.content import make_content
 from sim.phases.delivery import deliver
 from sim.phases.entry_exit import entry_and_exit
 from sim.phases.governance import govern
+from sim.phases.interest import wake_by_programs
 from sim.phases.learning import learn
 from sim.phases.listing import honesty_terms, list_products
 from sim.phases.matching import match
@@ -39,23 +41,11 @@ from sim.phases.settlement import settle
 from sim.programs import Programs
 from sim.recommenders import interest_exponent
 from sim.rng import Streams, run_seed
+from sim.roster import PhaseClock, Roster, RosterHooks
 from sim.vocabulary import FEED, LIVE
 
 
-def after_warmup(dated: list, warmup_days: int) -> list:
-    """Events or programs with their days moved past the warm-up (model days count from the
-    start of the warm-up; the scenario's from its end)."""
-    if not warmup_days:
-        return list(dated)
-    return [
-        x.model_copy(
-            update={"start_day": x.start_day + warmup_days, "end_day": x.end_day + warmup_days}
-        )
-        for x in dated
-    ]
-
-
-class MarketModel(mesa.Model):
+class MarketModel(RosterHooks, mesa.Model):
     """An interest e-commerce market: consumers (a vectorised population), creators, merchants,
     MCNs, service providers and the platform (mesa agents), on a follow network, with every
     yuan moving through one ledger.
@@ -87,7 +77,7 @@ class MarketModel(mesa.Model):
         None (here)."""
         self.engine, self.threads = choose_engine(engine, threads)
         streams = Streams(run_seed(root, seed_index))
-        self._active_cache: dict[tuple, list] = {}
+        self.roster = Roster(lambda: self.agents_by_type)
         super().__init__(seed=streams.seed_int("mesa"))
         self.config = config
         self.streams = streams
@@ -109,10 +99,11 @@ class MarketModel(mesa.Model):
         self.programs = Programs.from_config(
             after_warmup(config.programs, self.warmup_days), self.category_names
         )
+        self.live_schedule = LiveSchedule(config.creators.live)
         self.metrics: dict[str, float] = {}
         self.last_day: Day | None = None
-        self.phase_seconds: dict[str, float] = {}
-        """Wall time spent in each phase since the model was built."""
+        self.clock = PhaseClock()
+        self.phase_seconds = self.clock.seconds  # wall time per phase since the model was built
 
         self.factory = AgentFactory(
             self, config, streams, self.ledger, self.category_names, self.reference_price
@@ -138,34 +129,13 @@ class MarketModel(mesa.Model):
         return None if self.last_day is None else self.last_day.listings
 
     def active_merchants(self) -> list[Merchant]:
-        return list(self._active(Merchant))
+        return list(self.roster.of(Merchant))
 
     def active_creators(self) -> list[Creator]:
-        return list(self._active(Creator))
+        return list(self.roster.of(Creator))
 
     def independent_creators(self) -> list[Creator]:
-        return list(self._active(Creator, independent=True))
-
-    def _active(self, kind: type, independent: bool = False) -> list:
-        """The agents of ``kind`` in the market, in activation order (independent creators
-        only, when asked): listed once, then reused until an agent arrives or leaves, so that
-        every phase and metric asking for them costs no walk over the agents."""
-        key = (kind, independent)
-        cached = self._active_cache.get(key)
-        if cached is None:
-            cached = list(self.agents_by_type.get(kind, []))
-            if independent:
-                cached = [c for c in cached if c.independent]
-            self._active_cache[key] = cached
-        return cached
-
-    def register_agent(self, agent) -> None:
-        super().register_agent(agent)
-        self._active_cache.clear()
-
-    def deregister_agent(self, agent) -> None:
-        super().deregister_agent(agent)
-        self._active_cache.clear()
+        return list(self.roster.of(Creator, independent=True))
 
     # ------------------------------------------------------------------------------------------
     # The day
@@ -180,13 +150,17 @@ class MarketModel(mesa.Model):
            yesterday's content reached more people), some leave quietly and some come back,
            interests drift and memories of merchants fade;
         3. listing: merchants list products (the platform screens new listings and intercepts
-           some), produce to a stock target and pay overheads and service fees; programs pick
-           whom they serve;
-        4. content: creators choose offers (选品) and produce short videos and live sessions;
+           some), produce to a stock target (pre-stocking for announced live sessions) and pay
+           overheads and service fees; programs pick whom they serve;
+        4. content: creators choose offers (选品) and produce short videos; those who announced a
+           session for today go live (the featured merchants' limited-time prices, the room's
+           audience), and sessions for the days ahead are announced (:mod:`sim.live`);
         5. matching: the recommender scores the day's content; each active consumer's
            impressions from every enabled channel (feed, live, follow, search, mall), by the
            consumer kernel, chunk by chunk of consumers;
-        6. purchase: impressions become orders within budget, then stock rations them;
+        6. purchase: impressions become orders within budget, then stock rations them; the
+           day's sessions are recorded and their creators learn what they sold; impressions
+           programs added wake some viewers' latent interest (:mod:`sim.phases.interest`);
         7. settlement: payments into escrow, traffic fees, content income, program costs, and
            payouts of orders whose payment delay has passed (take rate, commission, MCN share,
            merchant);
@@ -199,7 +173,7 @@ class MarketModel(mesa.Model):
         11. record: the ledger is checked and the day's metrics computed.
         """
         day, cfg, streams = self.day, self.config, self.streams
-        timed = self._timed
+        timed = self.clock.run
         self.ledger.start_day()
         self.programs.start_day()
         cash_before = merchant_cash(self.merchants, self.ledger)
@@ -242,6 +216,7 @@ class MarketModel(mesa.Model):
             conditions,
             honesty_terms(cfg, self.platform, self.population.mean_trust(), self.k),
             streams,
+            self.live_schedule.announced_units(day),
         )
         listings = listing.listings
         content = timed(
@@ -255,6 +230,18 @@ class MarketModel(mesa.Model):
             self.k,
             self.follows.followers,
             streams.generator("content", day),
+            lambda creator_idx: self.live_schedule.going_live(day, creator_idx),
+        )
+        sessions_today = timed(
+            "content",
+            self.live_schedule.open_and_announce,
+            day,
+            listings,
+            content,
+            self.merchants,
+            self.active_creators(),
+            self.follows.followers,
+            streams.generator("live", day),
         )
         matching = timed(
             "matching_purchase",
@@ -285,6 +272,27 @@ class MarketModel(mesa.Model):
             streams.generator("ration", day),
             day,
             cfg.consumers.new_customer_window_days,
+        )
+        session_record = timed(
+            "purchase",
+            self.live_schedule.close,
+            sessions_today,
+            matching,
+            purchases.orders,
+            listings,
+            content,
+            self.merchants,
+            self.creators,
+        )
+        woken = timed(
+            "purchase",
+            wake_by_programs,
+            cfg,
+            self.population,
+            listings,
+            content,
+            matching,
+            streams.generator("wake", day),
         )
         settlement = timed(
             "settlement",
@@ -363,6 +371,9 @@ class MarketModel(mesa.Model):
                 exits_by_kind(self.merchants, day),
                 listing,
                 population_day,
+                session_record,
+                sum(m.prestocked_today for m in self.active_merchants()),
+                woken,
             ),
             governance=listing.screening + governance.counts,
             listing_impressions=matching.listing_impressions,
@@ -372,23 +383,13 @@ class MarketModel(mesa.Model):
             feedback=delivery.feedback,
         )
         self.metrics = collect(self, self.last_day)
-        self._add_time("record", start)
+        self.clock.add("record", start)
         self.day += 1
 
-    def _merchant_equity(self) -> np.ndarray:
+    def _merchant_equity(self) -> np.ndarray:  # (M,) yuan: cash, stock and receivables
         return merchant_equity(self.merchants, self.ledger, self.in_transit, self.awaiting_payout)
 
     @property
     def calendar_day(self) -> int:
         """The scenario's day of the day just simulated: negative during the warm-up."""
         return self.day - 1 - self.warmup_days
-
-    def _timed(self, phase: str, fn, *args):
-        """Run one phase and add its wall time to :attr:`phase_seconds` (for the benchmark)."""
-        start = time.perf_counter()
-        result = fn(*args)
-        self._add_time(phase, start)
-        return result
-
-    def _add_time(self, phase: str, start: float) -> None:
-        self.phase_seconds[phase] = self.phase_seconds.get(phase, 0.0) + time.perf_counter() - start

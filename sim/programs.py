@@ -10,7 +10,8 @@ A program is on from ``start_day`` to ``end_day`` while it has budget left. What
   returned order (运费险补贴, cash from the platform), and commission-free selling (免佣, the take
   commission waived is charged to the budget).
 
-When several programs serve the same listing the one with the largest boost gives its boost,
+A program pushes a listing only while the listing's stock holds at least a day of its recent
+sales (:func:`paced_to_stock`). When several programs serve the same listing the one with the largest boost gives its boost,
 and the first recovery plan serving it gives its terms. Newcomer support serves creators and
 merchants that arrived after the start (not those present on day 0), and only independent
 creators, not merchants' own accounts.
@@ -190,3 +191,13 @@ class Programs:
         for state in self.states:
             out[state.config.kind] = out.get(state.config.kind, 0.0) + state.spent_yuan
         return out
+
+
+def paced_to_stock(
+    program: np.ndarray, boost: np.ndarray, stock: np.ndarray, units_per_day: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """A program pushes a listing only while its stock holds at least a day of its recent
+    sales (the platform's moving average of units sold per day): traffic sent to goods that
+    will sell out is traffic lost. (m,) arrays -> the (program, boost) that apply."""
+    paced = stock >= units_per_day
+    return np.where(paced, program, NO_PROGRAM), np.where(paced, boost, 0.0)

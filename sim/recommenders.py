@@ -59,9 +59,10 @@ def score_items(config, content: Content, listings: Listings) -> ItemScores:
 def interest_only(
     config: InterestOnlyRecommender, content: Content, listings: Listings
 ) -> ItemScores:
-    """b(i) = appeal(i) - 0.5: interest match and the content itself, nothing else."""
+    """b(i) = appeal(i) - 0.5 + the session boost of a live session's items (reminders):
+    interest match and the content itself, nothing else."""
     t = config.temperature
-    b = (content.appeal.astype(np.float64) - 0.5) / t
+    b = (content.appeal.astype(np.float64) - 0.5 + content.session_boost) / t
     zero = np.zeros(content.n)
     return ItemScores(b, 1.0 / t, zero, zero, zero)
 
@@ -73,7 +74,9 @@ def interest_quality(
     """b(i) = appeal - 0.5 + quality_weight (est_quality - 0.5) + popularity_weight log(1 +
     relative popularity) + paid_weight x paid_boost + boost_weight x (boost of the item's listing +
     program boost of the item's creator) + follower_weight x log(1 + the creator's followers /
-    the mean active creator's) + talent_weight x log(talent).
+    the mean active creator's) + talent_weight x log(talent) + the session boost of an
+    announced live session's items (creators.live.session_boost, reminders to those who
+    booked it).
 
     The follower term is preferential attachment: reach grows with the followers a creator
     has, and followers come from reach (follows after viewing), so success compounds."""
@@ -89,6 +92,7 @@ def interest_quality(
         + config.boost_weight * (listings.boost[j] + content.program_boost)
         + config.follower_weight * content.log_followers
         + config.talent_weight * content.log_talent
+        + content.session_boost
     )
     listing_program = config.boost_weight * listings.program_boost[j] / t
     creator_program = config.boost_weight * content.program_boost / t

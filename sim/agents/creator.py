@@ -21,7 +21,7 @@ half of them came back."""
 if TYPE_CHECKING:
     from sim.agents.merchant import Merchant
     from sim.catalog import Listings
-    from sim.config import CreatorsConfig
+    from sim.config import CreatorsConfig, LiveSessionsConfig
     from sim.ledger import Ledger
 
 
@@ -106,6 +106,12 @@ class Creator(mesa.Agent):
         self.income_ema_yuan = reservation_yuan_per_day  # starts content with its prospects
         self.days_below_reservation = 0
         self.sales_total = 0
+        self.committed: dict[int, int] = {}
+        """Merchant idx -> last day of an announced session featuring it: the creator keeps
+        carrying the offer until then."""
+        self.session_units_ema: dict[bool, float] = {}
+        """Units one featured offer of the creator's regular (False) and big (True) sessions
+        was asked for, moving average over such sessions (absent before the first)."""
 
     @property
     def independent(self) -> bool:
@@ -188,7 +194,8 @@ class Creator(mesa.Agent):
     def select_offers(self, listings: Listings, rng: np.random.Generator, day: int) -> None:
         """选品: every ``reselect_interval_days``, or when most carried offers are not live, pick
         ``offer_slots`` offers by a softmax over log expected earnings among a random sample of
-        the selection market plus the offers an MCN brokers."""
+        the selection market plus the offers an MCN brokers; offers featured in a session it
+        announced are kept until the session."""
         cfg = self.cfg
         if self.owner is not None or listings.n == 0:
             return
@@ -212,8 +219,11 @@ class Creator(mesa.Agent):
         score = np.log(np.maximum(value, 1e-12))
         if cfg.selection_temperature > 0:
             score = score + cfg.selection_temperature * rng.gumbel(size=score.size)
-        chosen = candidates[np.argsort(-score)[: cfg.offer_slots]]
-        self.offers = [int(m) for m in listings.merchant[chosen]]
+        self.committed = {m: d for m, d in self.committed.items() if d >= day}
+        kept = [m for m in self.committed if listings.of_merchant(m) >= 0][: cfg.offer_slots]
+        ranked = [int(m) for m in listings.merchant[candidates[np.argsort(-score)]]]
+        rest = [m for m in ranked if m not in kept]
+        self.offers = kept + rest[: cfg.offer_slots - len(kept)]
         self.next_selection_day = day + cfg.reselect_interval_days
 
     def live_offers(self, listings: Listings) -> list[int]:
@@ -228,6 +238,34 @@ class Creator(mesa.Agent):
             if record is None:
                 record = self.records[m] = OfferRecord(fit=self.fit(int(listings.category[j])))
             record.days_carried += 1
+
+    def expected_session_units(
+        self, followers: float, live: LiveSessionsConfig, big: bool = False
+    ) -> float:
+        """What one featured offer of a session announced now is expected to be asked for:
+        the record of past sessions of the kind, or before any, ``1 +
+        prior_units_per_1000_followers x followers / 1000`` for a regular session and the
+        regular expectation x exp(big_session_boost - session_boost) for a big one (its room
+        drawn that much more)."""
+        if big in self.session_units_ema:
+            return self.session_units_ema[big]
+        if big:
+            lift = np.exp(live.big_session_boost - live.session_boost)
+            return float(lift * self.expected_session_units(followers, live, False))
+        return 1.0 + live.prior_units_per_1000_followers * followers / 1000.0
+
+    def commit(self, merchants: tuple[int, ...], day: int) -> None:
+        """Announce a session on ``day`` featuring ``merchants``: carry them until then."""
+        for m in merchants:
+            self.committed[m] = max(day, self.committed.get(m, day))
+
+    def learn_session(
+        self, units_asked_per_offer: float, memory_sessions: float, big: bool = False
+    ) -> None:
+        """After a session: fold the units one featured offer was asked for into the record
+        of sessions of its kind (regular or big)."""
+        previous = self.session_units_ema.get(big, units_asked_per_offer)
+        self.session_units_ema[big] = ema(previous, units_asked_per_offer, memory_sessions)
 
     # phase 7-8: income and learning -----------------------------------------------------------
 

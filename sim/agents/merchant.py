@@ -146,6 +146,8 @@ class Merchant(mesa.Agent):
         self.margin_today = 0.0
         # Capacity (§7.4).
         self.produced_today = 0
+        self.prestocked_today = 0
+        """Units produced today for announced live sessions (beyond the usual stock target)."""
         self.overtime_units_total = 0
         self.utilisation_ema = 0.25
         # Paid traffic (§7.11): the bid per conversion (oCPM).
@@ -257,18 +259,28 @@ class Merchant(mesa.Agent):
 
     # phase 3: production ----------------------------------------------------------------------
 
-    def produce(self, capacity_multiplier: float = 1.0) -> None:
-        """Produce towards ``stock_cover_days`` of expected demand, within capacity (times
-        ``capacity_multiplier``, below 1 in a shocked region), then in overtime (加班加点) up to
-        ``overtime_share`` more at a premium on the unit cost; pay costs."""
+    def produce(
+        self, capacity_multiplier: float = 1.0, sessions: list[tuple[int, float]] = ()
+    ) -> None:
+        """Produce towards ``stock_cover_days`` of expected demand plus what announced live
+        sessions need in stock now (:meth:`session_stock_yuan`, as far as its cash pays for
+        it), within capacity (times ``capacity_multiplier``, below 1 in a shocked region),
+        then in overtime (加班加点) up to ``overtime_share`` more at a premium on the unit
+        cost; pay costs."""
         cover = self.cfg.learning.stock_cover_days
         cap = self.cfg.capacity
         target = cover * max(self.demand_ema, 1.0)
-        wanted = max(0.0, target - self.stock)
         capacity = self.capacity * capacity_multiplier
-        regular = int(min(capacity, wanted))
-        overtime = int(min(capacity * cap.overtime_share, wanted - regular))
+        affordable = max(0.0, self.cash_yuan) / max(self.unit_cost_yuan, 1e-9)
+        for_sessions = min(self.session_stock_units(sessions, capacity), affordable)
+
+        def plan(wanted: float) -> tuple[int, int]:
+            regular = int(min(capacity, wanted))
+            return regular, int(min(capacity * cap.overtime_share, wanted - regular))
+
+        regular, overtime = plan(max(0.0, target + for_sessions - self.stock))
         units = regular + overtime
+        self.prestocked_today = units - sum(plan(max(0.0, target - self.stock)))
         if units > 0:
             cost = units * self.unit_cost_yuan
             self.ledger.transfer(self.account, L.OUTSIDE, cost, "production_cost")
@@ -281,6 +293,29 @@ class Merchant(mesa.Agent):
         self.produced_today = units
         self.ledger.transfer(self.account, L.OUTSIDE, self.fixed_cost_yuan, "fixed_cost")
         self.period.cost_yuan += self.fixed_cost_yuan
+
+    def session_stock_units(self, sessions: list[tuple[int, float]], capacity: float) -> float:
+        """Units to hold now, beyond the usual target, for announced sessions ``(days ahead,
+        units)``, just in time: max over sessions s of (the units of the sessions up to s -
+        what can be added to stock before s), adding ``capacity x (1 + overtime_share) -
+        expected daily demand`` a day."""
+        rate = max(0.0, capacity * (1 + self.cfg.capacity.overtime_share) - self.demand_ema)
+        need, total = 0.0, 0.0
+        for ahead, units in sorted(sessions):
+            total += units
+            need = max(need, total - rate * ahead)
+        return need
+
+    def session_price_yuan(
+        self, discount_share: float, take_rate: float = 0.0, commission_rate: float = 0.0
+    ) -> float:
+        """The limited-time price (直播间专享价) for a live session featuring the product: the
+        list price less ``discount_share``, never below the price that still leaves 5% over
+        unit cost after the take rate and the commission (no cut when the list price is
+        already below it)."""
+        net_share = max(1.0 - take_rate - commission_rate, 0.05)
+        floor = MIN_MARKUP * self.unit_cost_yuan / net_share
+        return max(min(self.price_yuan, floor), self.price_yuan * (1.0 - discount_share))
 
     def pay(self, target_account: int, amount_yuan: float, kind: str, traffic: bool = False):
         """Pay ``amount_yuan`` from the merchant's account (a fee, a fine), booked as a cost."""

@@ -4,7 +4,8 @@ For each creator with at least one live offer:
 
 * videos ~ Poisson(videos_per_day), capped at ``MAX_VIDEOS_FACTOR`` x the mean (+1); each
   presents one of the creator's live offers, chosen uniformly;
-* with chance lives_per_week / 7 the creator goes live, and the session presents every live
+* a creator holding a live session today (announced ahead, :mod:`sim.live`; without a
+  calendar, with chance lives_per_week / 7) goes live, and the session presents every live
   offer the creator carries (one live appearance per offer);
 * appeal = clip(skill x (0.6 + 0.4 x fit) + Normal(0, 0.05), 0, 1), where fit = min(1, K x the
   creator's niche weight on the offer's category).
@@ -42,19 +43,22 @@ def produce_content(
     niche: np.ndarray,
     listing_category: np.ndarray,
     rng: np.random.Generator,
+    goes_live: np.ndarray | None = None,
 ) -> ContentItems:
     """Today's items of ``c`` creators.
 
     offer_start, offer_count (c,): each creator's live offers in ``offer_listing`` (CSR);
     videos_per_day, lives_per_week, skill (c,); niche (c, K) weights summing to 1 per row;
-    listing_category (L,).
+    listing_category (L,); goes_live (c,) bool: who holds a live session today (None: each
+    creator with chance lives_per_week / 7).
     """
     c = offer_count.size
     k = niche.shape[1] if niche.ndim == 2 else 1
     has_offers = offer_count > 0
     cap = np.floor(MAX_VIDEOS_FACTOR * videos_per_day + 1).astype(np.int64)
     n_videos = np.where(has_offers, np.minimum(rng.poisson(videos_per_day), cap), 0)
-    goes_live = has_offers & (rng.random(c) < lives_per_week / 7.0)
+    drawn = rng.random(c) < lives_per_week / 7.0
+    goes_live = has_offers & (drawn if goes_live is None else goes_live)
 
     video_rows = np.repeat(np.arange(c), n_videos)
     pick = (rng.random(video_rows.size) * offer_count[video_rows]).astype(np.int64)

@@ -25,11 +25,13 @@ def make_content(
     k: int,
     followers: np.ndarray,
     rng: np.random.Generator,
+    going_live=None,
 ) -> Content:
     """``creators`` are the active ones (in activation order); ``n_creators_ever`` sizes the
     per-creator arrays; ``k`` categories; ``followers`` (C,) per creator idx.
 
-    Each item carries its creator's reach terms for the recommender: log(1 + followers / the
+    ``going_live(creator idx array)`` says who holds a live session today (None: each creator
+    with chance lives_per_week / 7). Each item carries its creator's reach terms for the recommender: log(1 + followers / the
     mean active creator's followers) and log(talent)."""
     for creator in creators:
         creator.select_offers(listings, rng, day)
@@ -47,6 +49,7 @@ def make_content(
     for creator, s, n in zip(creators, start.tolist(), count.tolist(), strict=True):
         if n:
             creator.note_carried(listings, offer_listing[s : s + n].tolist())
+    creator_idx = np.array([c.idx for c in creators], dtype=np.int64)
     items = produce_content(
         offer_start=start,
         offer_count=count,
@@ -57,8 +60,8 @@ def make_content(
         niche=np.array([c.niche for c in creators]).reshape(len(creators), k),
         listing_category=listings.category,
         rng=rng,
+        goes_live=None if going_live is None else going_live(creator_idx),
     )
-    creator_idx = np.array([c.idx for c in creators], dtype=np.int64)
     program, boost = programs.for_new_creators(
         np.array([c.entry_day for c in creators], dtype=np.int64),
         np.array([c.independent for c in creators], dtype=bool),

@@ -15,6 +15,7 @@ import numpy as np
 from sim.catalog import Listings
 from sim.day import GovernanceCounts
 from sim.honesty import Shop, Terms, cheat_probability
+from sim.programs import paced_to_stock
 from sim.vocabulary import MERCHANT_KINDS
 
 if TYPE_CHECKING:
@@ -125,9 +126,12 @@ def list_products(
     conditions: DayConditions,
     terms: Terms,
     streams: Streams,
+    sessions: dict[int, list[tuple[int, float]]] | None = None,
 ) -> ListingDay:
     """``merchants`` are those in business (in activation order); ``n_merchants_ever`` sizes
-    the per-merchant arrays."""
+    the per-merchant arrays; ``sessions`` maps a merchant idx to the (days ahead, units) of the
+    announced live sessions featuring it (:meth:`sim.live.LiveSchedule.announced_units`)."""
+    sessions = sessions or {}
     honesty = config.merchants.honesty
     relist_delay_days = config.platform.governance.relist_delay_days
     shocked = conditions.shocked_regions
@@ -159,7 +163,10 @@ def list_products(
             else:
                 intercepted += skus
                 false_positives += skus * int(not cheats)
-        merchant.produce(conditions.capacity_multiplier if shocked[merchant.region] else 1.0)
+        merchant.produce(
+            conditions.capacity_multiplier if shocked[merchant.region] else 1.0,
+            sessions.get(merchant.idx, ()),
+        )
     for provider in providers:
         provider.collect_fees()
     # Programs serving each merchant today: boosts, and a recovery plan's terms (waived
@@ -175,6 +182,8 @@ def list_products(
     merchant_to_listing = np.full(n_merchants_ever, -1, dtype=np.int64)
     merchant_to_listing[idx] = np.arange(idx.size)
     category = np.array([m.category for m in live], dtype=np.int64)
+    stock = np.array([m.stock for m in live], dtype=np.int64)
+    program, program_boost = paced_to_stock(program, program_boost, stock, platform.popularity[idx])
     traffic = platform.sell_traffic(live, category)
     take_rate = np.array([platform.take_rate_for(m) for m in live], dtype=np.float64)
     free = np.array([_commission_free(programs, p) for p in recovery], dtype=bool)
@@ -202,7 +211,7 @@ def list_products(
         take_rate=take_rate.astype(np.float32),
         paid_boost=traffic.paid_boost,
         boost=(np.array([platform.boost(m, day) for m in live]) + program_boost).astype(np.float32),
-        stock=np.array([m.stock for m in live], dtype=np.int64),
+        stock=stock,
         region=np.array([m.region for m in live], dtype=np.int64),
         unit_cost_yuan=np.array([m.unit_cost_yuan for m in live], dtype=np.float64),
         kind=np.array([MERCHANT_KINDS.index(m.kind) for m in live], dtype=np.int64),

@@ -75,6 +75,8 @@ class Matching:
     """(L,) impressions of each listing given by programs' listing boosts."""
     bought_item_program: np.ndarray
     """(I,) impressions of each content item given by newcomer programs."""
+    item_impressions: np.ndarray | None = None
+    """(I,) impressions of each content item (feed, live and following feed)."""
 
 
 def day_tables(
@@ -98,8 +100,8 @@ def day_tables(
         weights[ids] = np.exp(logw - logw.max())
         return index_by_category(item_category, weights, k)
 
-    feed = index(~content.is_live) if content.n else None
-    live = index(content.is_live) if content.n else None
+    feed = index(content.in_feed) if content.n else None
+    live = index(content.in_live_channel) if content.n else None
     shelf_cfg = platform.shelf_ranking
     shelf = None
     shelf_paid = np.zeros(listings.n)
@@ -330,4 +332,5 @@ def match(
             listing_of_item, content_imps * shares.item_listing_program, minlength=listings.n
         ),
         bought_item_program=content_imps * shares.item_creator_program,
+        item_impressions=content_imps + follow_imps,
     )

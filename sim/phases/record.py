@@ -14,6 +14,7 @@ from sim.vocabulary import MERCHANT_KINDS
 if TYPE_CHECKING:
     from sim.agents.merchant import Merchant
     from sim.ledger import Ledger
+    from sim.live import SessionRecord
     from sim.orders import ColumnTable
     from sim.phases.delivery import Delivery
     from sim.phases.entry_exit import EntryExit
@@ -113,6 +114,9 @@ def day_counts(
     exits_by_kind: np.ndarray,
     listing: ListingDay,
     population: PopulationDay,
+    sessions: SessionRecord,
+    prestocked_units: int,
+    interest_woken: int,
 ) -> DayCounts:
     return DayCounts(
         active_consumers=matching.active_consumers,
@@ -169,12 +173,19 @@ def day_counts(
         consumers_arrived=population.arrived,
         consumers_returned=population.returned,
         consumers_churned=population.churned,
-        live_sessions=settlement.live_sessions,
-        live_gmv_own_yuan=settlement.live_gmv_own_yuan,
-        live_gmv_creator_yuan=settlement.live_gmv_creator_yuan,
-        max_session_gmv_yuan=settlement.max_session_gmv_yuan,
-        max_session_capacity_days=settlement.max_session_capacity_days,
+        live_sessions=sessions.sessions,
+        live_gmv_own_yuan=sessions.gmv_own_yuan,
+        live_gmv_creator_yuan=sessions.gmv_creator_yuan,
+        max_session_gmv_yuan=sessions.max_gmv_yuan,
+        max_session_capacity_days=sessions.max_capacity_days,
         gmv_million_follower_creators_yuan=settlement.gmv_million_follower_creators_yuan,
+        session_gmv_yuan=sessions.gmv_yuan,
+        live_viewers=sessions.viewers,
+        session_stockout_units=sessions.stockout_units,
+        featured_offers=sessions.featured_offers,
+        featured_offers_stocked_out=sessions.featured_stocked_out,
+        prestocked_units=prestocked_units,
+        interest_woken=interest_woken,
     )
 
 

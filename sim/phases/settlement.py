@@ -11,7 +11,7 @@ import numpy as np
 
 from sim import ledger as L
 from sim.agents.platform import incremental_share
-from sim.vocabulary import CHANNELS, LIVE, MERCHANT_KINDS
+from sim.vocabulary import CHANNELS, MERCHANT_KINDS
 
 if TYPE_CHECKING:
     from sim.agents.creator import Creator
@@ -51,17 +51,6 @@ class Settlement:
     """Margin of the units paid traffic added today (counterfactual organic share, §7.11)."""
     follows_gained: int
     """Follows after viewing."""
-    live_sessions: int = 0
-    """Creators (own accounts included) who went live today: one session each."""
-    live_gmv_own_yuan: float = 0.0
-    """Live-room GMV of merchants' own accounts (自播) on their own goods."""
-    live_gmv_creator_yuan: float = 0.0
-    """Live-room GMV of independent creators (达人带货)."""
-    max_session_gmv_yuan: float = 0.0
-    """GMV of today's best-selling live session."""
-    max_session_capacity_days: float = 0.0
-    """Most units of one merchant sold in one live session today, in days of that merchant's
-    capacity."""
     gmv_million_follower_creators_yuan: float = 0.0
     """GMV sold today through head creators (a million followers or more; see
     :data:`HEAD_CREATOR_SHARE`)."""
@@ -175,7 +164,7 @@ def settle(
             creators[c].receive(float(amount))
             creators[c].earn(float(amount))
 
-    live = _live_sessions(orders, listings, content, merchants, creators)
+    _count_creator_gmv(orders, creators)
     million_gmv = _million_follower_gmv(orders, follows.followers, content)
 
     # Commissions earned on today's sales, booked now and paid after delivery and the delay.
@@ -203,7 +192,6 @@ def settle(
             matching.follow_events, follows, config.consumers.initial_creator_trust
         ),
         gmv_million_follower_creators_yuan=million_gmv,
-        **live,
     )
 
 
@@ -244,16 +232,8 @@ def split_payment(
     return take, commission, left - commission
 
 
-def _live_sessions(
-    orders: dict[str, np.ndarray],
-    listings: Listings,
-    content: Content,
-    merchants: list[Merchant],
-    creators: list[Creator],
-) -> dict[str, float]:
-    """A creator who goes live holds one session that day, presenting every offer it carries;
-    its GMV is the live-room orders through that creator. Creators' lifetime GMV is counted
-    here too."""
+def _count_creator_gmv(orders: dict[str, np.ndarray], creators: list[Creator]) -> None:
+    """Creators' lifetime GMV: the orders placed through their content today."""
     creator = orders["creator"]
     price = orders["price_yuan"]
     through = creator >= 0
@@ -261,24 +241,6 @@ def _live_sessions(
         by_creator = np.bincount(creator[through], weights=price[through], minlength=len(creators))
         for c in np.flatnonzero(by_creator):
             creators[c].gmv_total_yuan += float(by_creator[c])
-    sessions = np.unique(content.creator[content.is_live]) if content.n else np.empty(0, int)
-    in_live = through & (orders["channel"] == LIVE)
-    if not in_live.any():
-        return {"live_sessions": int(sessions.size)}
-    c, j, p = creator[in_live], orders["listing"][in_live], price[in_live]
-    own = c == listings.own_account[j]
-    session_gmv = np.bincount(c, weights=p, minlength=len(creators))
-    pair, units = np.unique(c * max(listings.n, 1) + j, return_counts=True)
-    capacity = np.array(
-        [merchants[int(listings.merchant[x % max(listings.n, 1)])].capacity for x in pair]
-    )
-    return {
-        "live_sessions": int(sessions.size),
-        "live_gmv_own_yuan": float(p[own].sum()),
-        "live_gmv_creator_yuan": float(p[~own].sum()),
-        "max_session_gmv_yuan": float(session_gmv.max()),
-        "max_session_capacity_days": float((units / np.maximum(capacity, 1e-9)).max()),
-    }
 
 
 def _pay_out_due(

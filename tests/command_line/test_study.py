@@ -53,7 +53,7 @@ sweep:
 """
 
 SOBOL = """\
-steps: 6
+steps: 8
 population: {consumers: 1500}
 output: {headline_metrics: [quality_gmv_yuan, honest_merchants_removed, gmv_yuan]}
 merchants: {honesty: {forced_cheat_share: 0.3}}

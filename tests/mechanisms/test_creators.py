@@ -16,14 +16,16 @@ INDEPENDENT_KINDS = ("mega_influencer", "general", "knowledge", "new_farmer")
 
 def select_again(model, listings, creators) -> dict[int, list[int]]:
     """Each creator's offers after a selection round on ``listings``, drawn with the same
-    numbers whatever the listings; the creators' own state is left as it was."""
+    numbers whatever the listings, free of the offers committed to announced live sessions;
+    the creators' own state is left as it was."""
     chosen = {}
     for c in creators:
-        saved = list(c.offers), c.next_selection_day
+        saved = list(c.offers), c.next_selection_day, dict(c.committed)
         c.next_selection_day = model.day
+        c.committed = {}
         c.select_offers(listings, np.random.default_rng((SEED, c.idx)), model.day)
         chosen[c.idx] = list(c.offers)
-        c.offers, c.next_selection_day = saved
+        c.offers, c.next_selection_day, c.committed = saved
     return chosen
 
 

@@ -47,9 +47,10 @@ RATIO_DENOMINATOR = {
     **{f"capacity_utilisation_kind_{k}": f"merchants_active_kind_{k}" for k in MERCHANT_KINDS},
     **{f"new_customer_share_{ch}": f"orders_{ch}" for ch in CHANNELS},
     **{f"return_rate_{ch}": f"deliveries_{ch}" for ch in CHANNELS},
-    "gmv_share_million_follower_creators": "gmv_yuan",
     "mean_session_gmv_yuan": "live_sessions",
-    "live_gmv_own_account_share": "gmv_live_yuan",
+    "live_gmv_own_account_share": "session_gmv_yuan",
+    "featured_stockout_share": "featured_offers",
+    "gmv_share_million_follower_creators": "gmv_yuan",
     "creator_top1pct_gmv_share": "creator_lifetime_gmv_yuan",
     **{
         f"{name}{who}": f"creator_lifetime_income_yuan{who}"

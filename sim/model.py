@@ -10,6 +10,7 @@ import numpy as np
 
 from sim.agents.creator import Creator
 from sim.agents.merchant import Merchant
+from sim.bookkeeping import InMarket, InMarketHooks, PhaseClock
 from sim.build import AgentFactory, build_market
 from sim.config import Scenario
 from sim.day import Day
@@ -41,11 +42,10 @@ from sim.phases.settlement import settle
 from sim.programs import Programs
 from sim.recommenders import interest_exponent
 from sim.rng import Streams, run_seed
-from sim.roster import PhaseClock, Roster, RosterHooks
 from sim.vocabulary import FEED, LIVE
 
 
-class MarketModel(RosterHooks, mesa.Model):
+class MarketModel(InMarketHooks, mesa.Model):
     """An interest e-commerce market: consumers (a vectorised population), creators, merchants,
     MCNs, service providers and the platform (mesa agents), on a follow network, with every
     yuan moving through one ledger.
@@ -77,7 +77,7 @@ class MarketModel(RosterHooks, mesa.Model):
         None (here)."""
         self.engine, self.threads = choose_engine(engine, threads)
         streams = Streams(run_seed(root, seed_index))
-        self.roster = Roster(lambda: self.agents_by_type)
+        self.in_market = InMarket(lambda: self.agents_by_type)
         super().__init__(seed=streams.seed_int("mesa"))
         self.config = config
         self.streams = streams
@@ -129,13 +129,13 @@ class MarketModel(RosterHooks, mesa.Model):
         return None if self.last_day is None else self.last_day.listings
 
     def active_merchants(self) -> list[Merchant]:
-        return list(self.roster.of(Merchant))
+        return list(self.in_market.of(Merchant))
 
     def active_creators(self) -> list[Creator]:
-        return list(self.roster.of(Creator))
+        return list(self.in_market.of(Creator))
 
     def independent_creators(self) -> list[Creator]:
-        return list(self.roster.of(Creator, independent=True))
+        return list(self.in_market.of(Creator, independent=True))
 
     # ------------------------------------------------------------------------------------------
     # The day

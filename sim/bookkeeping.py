@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 
-class Roster:
+class InMarket:
     """The agents of each type in activation order, independent creators apart: listed once
     from Mesa's ``agents_by_type`` and reused until an agent arrives or leaves (:meth:`clear`),
     so that every phase and metric asking for them costs no walk over the agents."""
@@ -29,17 +29,17 @@ class Roster:
         self._cache.clear()
 
 
-class RosterHooks:
-    """Mixed into a Mesa model that keeps a :class:`Roster` as ``self.roster``: an agent's
+class InMarketHooks:
+    """Mixed into a Mesa model that keeps an :class:`InMarket` as ``self.in_market``: an agent's
     arrival or departure clears it."""
 
     def register_agent(self, agent) -> None:
         super().register_agent(agent)
-        self.roster.clear()
+        self.in_market.clear()
 
     def deregister_agent(self, agent) -> None:
         super().deregister_agent(agent)
-        self.roster.clear()
+        self.in_market.clear()
 
 
 class PhaseClock:

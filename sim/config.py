@@ -92,8 +92,8 @@ class AgentRatios(Strict):
 class PopulationConfig(Strict):
     """How many of each role there are at the start. Creators, merchants, MCNs and service
     providers left null follow the consumers at the ``per_100k_consumers`` ratios, so a run at
-    any number of consumers is the same market in miniature; a count set explicitly is used as
-    it is, at any scale."""
+    any number of consumers has the same proportions (docs/MODEL.md §2.11 says what still
+    changes with size); a count set explicitly is used as it is, at any scale."""
 
     consumers: int = _f(
         "Number of consumers at the start at scale 1 (people).", ge=10, le=100_000_000

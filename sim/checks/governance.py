@@ -151,7 +151,7 @@ def _growth_change(h: dict[str, np.ndarray], event: np.ndarray) -> list[float]:
 )
 def first_negative_review(scale: Scale) -> Verdict:
     negative, placebo = [], []
-    for days in models(scale.for_many_merchants):
+    for days in models(scale.for_rare_events):
         h = _histories(days)
         negative += _growth_change(h, h["bad"])
         late_good = h["good"].copy()
@@ -182,7 +182,7 @@ FUNNEL = ("gov_intercepted", "gov_banned", "gov_penalized", "gov_removed")
     "removals (000).",
 )
 def funnel_narrows(scale: Scale) -> Verdict:
-    runs = arm(scale)
+    runs = arm(scale.for_rare_events)
     counts = [mean_of(runs, lambda r, k=k: _total(r, k)) for k in FUNNEL]
     intercepted, banned, penalized, removed = counts
     figure = (

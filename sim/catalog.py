@@ -24,6 +24,8 @@ class Listings:
     true_quality: np.ndarray  # (L,) float32, hidden from consumers until delivery
     violator: np.ndarray  # (L,) bool, hidden: the product cheats
     est_quality: np.ndarray  # (L,) float32, the platform's estimate
+    public_quality: np.ndarray  # (L,) float32, the estimate as the platform shows it (口碑分):
+    # est_quality when store scores are shown, the consumers' quality prior when they are not
     quality_if_trusting: np.ndarray  # (L,) float64: believed by a consumer who believes claims
     quality_if_doubting: np.ndarray  # (L,) float64: believed by one who does not (see
     # sim.kernels.purchase.believed_quality)

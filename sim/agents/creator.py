@@ -160,7 +160,8 @@ class Creator(mesa.Agent):
             commission rate x price x keep belief x sales-rate estimate
 
         * keep belief: (kept + q x public score) / (sold + q), the platform's public quality
-          score (口碑分) worth ``quality_prior_strength`` = q sales of the creator's own record;
+          score (口碑分; the prior when the platform hides scores) worth
+          ``quality_prior_strength`` = q sales of the creator's own record;
         * sales rate: (sold + s x base x fit) / (days carried + s), where fit = 0.25 + K x the
           niche weight of the category, base is the creator's own units sold per day per unit
           of fit over everything it carried (1 before any record), and s =
@@ -174,7 +175,7 @@ class Creator(mesa.Agent):
         returned = np.array([r.returned if r else 0 for r in records], dtype=np.float64)
         days = np.array([r.days_carried if r else 0 for r in records], dtype=np.float64)
         q = cfg.quality_prior_strength
-        public = listings.est_quality[candidates].astype(np.float64)
+        public = listings.public_quality[candidates].astype(np.float64)
         keep_belief = (sold - returned + q * public) / (sold + q)
         s = cfg.sales_prior_days
         rate = (sold + s * self.base_sales_rate() * fit) / (days + s)

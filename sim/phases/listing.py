@@ -193,6 +193,7 @@ def list_products(
     weight = platform.score_weight(idx)
     score = platform.store_score(idx)
     prior = config.consumers.purchase.quality_prior
+    est_quality = platform.est_quality(idx)
     listings = Listings(
         merchant=idx,
         category=category,
@@ -200,7 +201,12 @@ def list_products(
         claimed_quality=claimed,
         true_quality=np.array([m.true_quality for m in live], dtype=np.float32),
         violator=np.array([m.violator for m in live], dtype=bool),
-        est_quality=platform.est_quality(idx),
+        est_quality=est_quality,
+        # Hidden scores are hidden from creators too: they then judge goods by their own
+        # record and the prior alone.
+        public_quality=est_quality
+        if config.platform.reputation.visible
+        else np.full_like(est_quality, prior),
         quality_if_trusting=weight * score + (1 - weight) * claimed,
         quality_if_doubting=weight * score + (1 - weight) * prior,
         popularity=relative(platform.popularity[idx]).astype(np.float32),

@@ -84,6 +84,48 @@ def creator_with_an_offer(model):
     raise AssertionError("no creator carries a live offer")
 
 
+def test_creators_read_the_platforms_quality_score_only_where_it_is_shown():
+    """Creators favour goods the platform's public score rates high while store scores are
+    shown; where the platform hides them, its own estimate does not move what they carry
+    (before, creators read the hidden estimate, an institution leaking into a market
+    without them)."""
+
+    def carriers_of_the_rated(*overrides: str) -> dict[float, int]:
+        model = market(*overrides, days=1)
+        listings, creators = model.listings, model.independent_creators()
+        rated = np.arange(listings.n) % 2 == 0
+        carried = {}
+        for score in (0.05, 0.95):
+            estimate = np.where(rated, score, 0.5).astype(np.float32)
+            shown = listings.public_quality.copy()
+            if model.config.platform.reputation.visible:
+                shown = estimate
+            chosen = select_again(
+                model, listings_with(listings, est_quality=estimate, public_quality=shown), creators
+            )
+            carried[score] = sum(
+                int(listings.of_merchant(m)) % 2 == 0 for offers in chosen.values() for m in offers
+            )
+        return carried
+
+    shown = carriers_of_the_rated()
+    hidden = carriers_of_the_rated("platform.reputation.visible=false")
+    assert shown[0.95] > shown[0.05] + 2
+    assert hidden[0.95] == hidden[0.05]
+
+
+def test_hidden_store_scores_show_creators_only_the_prior():
+    """The listings' public score is the platform's estimate where scores are shown and the
+    consumers' quality prior everywhere where they are not."""
+    shown = market(days=12).listings
+    hidden_model = market("platform.reputation.visible=false", days=12)
+    hidden = hidden_model.listings
+    prior = hidden_model.config.consumers.purchase.quality_prior
+    assert np.array_equal(shown.public_quality, shown.est_quality)
+    assert np.all(hidden.public_quality == np.float32(prior))
+    assert not np.all(hidden.est_quality == np.float32(prior))
+
+
 def test_creators_drop_offers_that_mostly_come_back_and_score_them_lower():
     """An offer whose sales mostly came back is dropped and its expected earnings fall below
     those of the same offer whose sales were kept."""

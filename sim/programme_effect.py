@@ -2,7 +2,8 @@
 
 Two arms of the same scenario and seeds, with and without the program, see the same draws
 wherever they make the same choices (the counter-based streams of :mod:`sim.rng`), so their
-difference is the program's effect, not luck:
+difference removes the luck the arms share. Paths part once a choice differs, so what remains
+still varies with the seed: the split reports its standard error over the pairs.
 
     program GMV  = G_served(with) - G_served(without)   what the served merchants gained
     new GMV      = G_total(with)  - G_total(without)    what the market gained
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,13 @@ class ProgramSplit:
     new_gmv_yuan: float
     diverted_gmv_yuan: float
     seeds: int
+    new_gmv_se_yuan: float = float("nan")
+    """Standard error of the new GMV over the paired seeds (NaN with one pair)."""
+
+    @property
+    def new_gmv_is_positive(self) -> bool:
+        """The new GMV is above zero by more than two standard errors."""
+        return bool(self.new_gmv_yuan > 2 * self.new_gmv_se_yuan)
 
     @property
     def new_share(self) -> float:
@@ -36,8 +45,8 @@ class ProgramSplit:
     def describe(self) -> str:
         return (
             f"program GMV {self.program_gmv_yuan:,.0f} yuan = new {self.new_gmv_yuan:,.0f} "
-            f"({self.new_share:.0%}) + diverted {self.diverted_gmv_yuan:,.0f} "
-            f"(mean of {self.seeds} paired seeds)"
+            f"(se {self.new_gmv_se_yuan:,.0f}; {self.new_share:.0%}) + diverted "
+            f"{self.diverted_gmv_yuan:,.0f} (mean of {self.seeds} paired seeds)"
         )
 
 
@@ -56,4 +65,5 @@ def split_program_gmv(
     served = [a[served_metric].sum() - b[served_metric].sum() for a, b in pairs]
     total = [a[total_metric].sum() - b[total_metric].sum() for a, b in pairs]
     program, new = float(np.mean(served)), float(np.mean(total))
-    return ProgramSplit(program, new, program - new, len(served))
+    se = float(stats.sem(total)) if len(total) > 1 else float("nan")
+    return ProgramSplit(program, new, program - new, len(served), se)

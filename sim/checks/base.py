@@ -41,8 +41,9 @@ class Scale:
     many_merchants: Scale | None = None
     """The scale for cases that need many merchants (merchants' accounts); None: this one."""
     rare_events: Scale | None = None
-    """The scale for cases that count rare events (first negative reviews, bans); None: this
-    one."""
+    """The scale for cases that count rare events (first negative reviews, bans) or measure
+    an effect small against a market's day-to-day noise (the demand a programme wakes);
+    None: this one."""
 
     @property
     def for_many_merchants(self) -> Scale:
@@ -69,8 +70,9 @@ QUICK = Scale(
 merchants (merchants' accounts, the market's size), the baseline at 12,000 consumers (72
 merchants, about the smallest market whose merchants are not a handful) for 60 days after a
 30-day warm-up; and where a case counts rare events (first negative reviews, bans: deterrence
-keeps cheating rare), the baseline at 20,000 consumers for 120 days over four seeds, which
-gives 87 first negative reviews (10 in the market for many merchants) and two bans a run."""
+keeps cheating rare) or an effect small against the noise (the demand a programme wakes), the
+baseline at 20,000 consumers for 120 days over four seeds, which gives 87 first negative reviews
+(10 in the market for many merchants) and two bans a run."""
 FULL = Scale(seeds=3, consumers=30_000, days=365)
 
 

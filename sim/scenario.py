@@ -103,6 +103,11 @@ class ScenarioError(Exception):
         self.problems = list(problems)
         super().__init__(self.render())
 
+    def __reduce__(self):
+        # Raised in a worker process, the error crosses back by pickle; the default would call
+        # __init__ with the message alone and break the pool instead of reporting the problems.
+        return (type(self), (self.source, self.problems))
+
     def render(self) -> str:
         n = len(self.problems)
         lines = [printable(f"{self.source}: {n} problem{'s' if n != 1 else ''}")]

@@ -234,3 +234,21 @@ def test_values_of_the_wrong_type_are_not_coerced(override):
 def test_an_integer_is_still_a_number():
     config = load_scenario(TINY, ["platform.take_rate=0", "platform.channels.live=false"]).config
     assert config.platform.take_rate == 0.0 and config.platform.channels.live is False
+
+
+def test_a_scenario_error_raised_in_a_worker_process_reaches_the_parent_whole():
+    """A worker's ScenarioError crosses back by pickle with its source and every problem
+    (before, unpickling it failed and broke the whole process pool)."""
+    import pickle
+    from concurrent.futures import ProcessPoolExecutor
+
+    with pytest.raises(ScenarioError) as raised:
+        load_scenario(SCENARIOS / "baseline.yaml", ["steps=-1", "platform.take_rate=2"])
+    again = pickle.loads(pickle.dumps(raised.value))
+    assert again.source == raised.value.source
+    assert [str(p) for p in again.problems] == [str(p) for p in raised.value.problems]
+    assert str(again) == str(raised.value)
+    with ProcessPoolExecutor(1) as pool, pytest.raises(ScenarioError, match="2 problems"):
+        pool.submit(
+            load_scenario, SCENARIOS / "baseline.yaml", ["steps=-1", "platform.take_rate=2"]
+        ).result()

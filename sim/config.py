@@ -1143,6 +1143,13 @@ class PlatformConfig(Strict):
     )
     channels: ChannelsConfig
     recommender: RecommenderConfig
+    max_creator_share: float = _f(
+        "The most of a category's feed (and of its live) recommendation weight one creator's "
+        "content may hold: the platform's exposure cap; a creator above it is scaled down to "
+        "it (1 = no cap).",
+        gt=0,
+        le=1,
+    )
     shelf_ranking: ShelfRankingConfig
     traffic: TrafficConfig
     quality_prior_strength: float = _f(

@@ -18,7 +18,7 @@ from sim.kernels.consumer_day import Chunk, Rules, Sampler, Tables, run_chunks
 from sim.kernels.purchase import PurchaseCoefficients
 from sim.kernels.sampling import index_by_category
 from sim.population import NO_NEED
-from sim.recommenders import score_items
+from sim.recommenders import cap_creator_shares, score_items
 from sim.vocabulary import CHANNELS, FOLLOW
 
 if TYPE_CHECKING:
@@ -98,6 +98,9 @@ def day_tables(
         logw = scores.item_log_weight[ids]
         weights = np.zeros(content.n)
         weights[ids] = np.exp(logw - logw.max())
+        weights = cap_creator_shares(
+            weights, content.creator, item_category, platform.max_creator_share
+        )
         return index_by_category(item_category, weights, k)
 
     feed = index(content.in_feed) if content.n else None

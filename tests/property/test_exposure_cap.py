@@ -1,0 +1,74 @@
+"""The platform's exposure cap: no creator holds more than the cap of a category's weight."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.recommenders import cap_creator_shares
+
+
+@st.composite
+def items(draw):
+    n = draw(st.integers(1, 60))
+    weights = np.array(
+        draw(st.lists(st.floats(1e-6, 1e6), min_size=n, max_size=n)), dtype=np.float64
+    )
+    creator = np.array(draw(st.lists(st.integers(0, 12), min_size=n, max_size=n)))
+    category = np.array(draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)))
+    cap = draw(st.floats(0.01, 1.0))
+    return weights, creator, category, cap
+
+
+def _shares(weights, creator, category):
+    out = {}
+    for k in np.unique(category):
+        m = category == k
+        total = weights[m].sum()
+        for c in np.unique(creator[m]):
+            out[(int(k), int(c))] = weights[m & (creator == c)].sum() / total
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(items())
+def test_no_creator_holds_more_than_the_cap_and_the_rest_keep_their_weights(case):
+    weights, creator, category, cap = case
+    capped = cap_creator_shares(weights, creator, category, cap)
+    before, after = _shares(weights, creator, category), _shares(capped, creator, category)
+    for (k, c), share in after.items():
+        n = len({cc for kk, cc in after if kk == k})
+        if n * cap <= 1:
+            assert np.isclose(share, 1 / n)  # too few creators: equal shares
+            continue
+        assert share <= cap + 1e-9
+        held = capped[(category == k) & (creator == c)]
+        orig = weights[(category == k) & (creator == c)]
+        # a creator's items keep their ratios; one under the cap keeps its weights
+        assert np.allclose(held / held.sum(), orig / orig.sum())
+        if share < cap * (1 - 1e-9):
+            assert np.allclose(held, orig)
+    # the order of creators' shares within a category is kept (ties may merge)
+    for k in np.unique(category):
+        keys = [key for key in before if key[0] == k]
+        b = np.array([before[key] for key in keys])
+        a = np.array([after[key] for key in keys])
+        assert np.all(np.diff(a[np.argsort(b, kind="stable")]) >= -1e-12)
+
+
+def test_a_cap_of_one_leaves_the_weights_as_they_are():
+    weights = np.array([5.0, 1.0, 0.0, 3.0])
+    out = cap_creator_shares(weights, np.array([0, 1, 2, 0]), np.array([0, 0, 0, 1]), 1.0)
+    assert np.array_equal(out, weights)
+
+
+def test_a_dominant_creator_is_brought_down_to_the_cap():
+    """One creator with 90% of a category's weight among 21 equal others holds 10% after a
+    cap of 0.1, and the others share the rest equally."""
+    weights = np.array([189.0] + [1.0] * 21)
+    creator = np.arange(22)
+    out = cap_creator_shares(weights, creator, np.zeros(22, dtype=np.int64), 0.1)
+    shares = out / out.sum()
+    assert np.isclose(shares[0], 0.1)
+    assert np.allclose(shares[1:], 0.9 / 21)

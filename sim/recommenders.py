@@ -111,9 +111,9 @@ def cap_creator_shares(
     creator's items keep their ratios, and creators under the cap keep their weights. Where a
     category has too few creators for the cap (``n x cap <= 1``), its creators get equal
     shares. ``cap >= 1`` returns the weights unchanged."""
+    if cap >= 1.0 or weights.size == 0:
+        return weights
     out = np.array(weights, dtype=np.float64, copy=True)
-    if cap >= 1.0 or out.size == 0:
-        return out
     live = out > 0
     for k in np.unique(category[live]):
         idx = np.flatnonzero(live & (category == k))

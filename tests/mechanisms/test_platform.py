@@ -8,6 +8,7 @@ import pytest
 from market_runs import category, market, run
 
 from sim.agents.platform import PRIOR_QUALITY
+from sim.phases.matching import day_tables
 from sim.vocabulary import LISTING_DELISTED
 
 INTEREST_ONLY = "platform.recommender={kind: interest_only, temperature: 1.0}"
@@ -67,8 +68,6 @@ def test_disabling_live_removes_live_gmv():
 def _largest_creator_share(model, min_creators: int) -> float:
     """The largest share of a category's feed weight that one creator's feed items hold
     today, over the categories with feed items of at least ``min_creators`` creators."""
-    from sim.phases.matching import day_tables
-
     last = model.last_day
     tables, _ = day_tables(
         model.config.platform, last.listings, last.content, model.reference_price, model.k

@@ -1143,12 +1143,14 @@ class PlatformConfig(Strict):
     )
     channels: ChannelsConfig
     recommender: RecommenderConfig
-    max_creator_share: float = _f(
+    max_creator_weight_multiple: float | None = _f(
         "The most of a category's feed (and of its live) recommendation weight one creator's "
-        "content may hold: the platform's exposure cap; a creator above it is scaled down to "
-        "it (1 = no cap).",
-        gt=0,
-        le=1,
+        "content may hold, as a multiple of the mean per creator with content there: the "
+        "platform's exposure cap (流量扶持); a creator above it is scaled down to it "
+        "(null = no cap). Stated against the mean, the cap means the same in a market of any "
+        "size.",
+        gt=1,
+        le=1e6,
     )
     shelf_ranking: ShelfRankingConfig
     traffic: TrafficConfig

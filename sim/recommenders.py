@@ -100,18 +100,20 @@ def interest_quality(
 
 
 def cap_creator_shares(
-    weights: np.ndarray, creator: np.ndarray, category: np.ndarray, cap: float
+    weights: np.ndarray, creator: np.ndarray, category: np.ndarray, multiple: float | None
 ) -> np.ndarray:
-    """The items' sampling weights (I,) with no creator holding more than ``cap`` of its
-    category's total: the platform's exposure cap (``platform.max_creator_share``).
+    """The items' sampling weights (I,) with no creator holding more than ``multiple`` times
+    the mean creator's share of its category's total: the platform's exposure cap
+    (``platform.max_creator_weight_multiple``; ``multiple > 1``, None = no cap).
 
-    ``creator`` and ``category`` are (I,) int per item. In each category a creator's weight
-    ``s`` becomes ``min(s, cap x T)``, where ``T`` is the category's total after capping (the
-    fixed point, found exactly by water-filling over the creators sorted by weight); a capped
-    creator's items keep their ratios, and creators under the cap keep their weights. Where a
-    category has too few creators for the cap (``n x cap <= 1``), its creators get equal
-    shares. ``cap >= 1`` returns the weights unchanged."""
-    if cap >= 1.0 or weights.size == 0:
+    ``creator`` and ``category`` are (I,) int per item. In a category whose items with weight
+    belong to ``n`` creators the cap is ``c = multiple / n`` of the total, and a creator's
+    weight ``s`` becomes ``min(s, c x T)``, where ``T`` is the category's total after capping
+    (the fixed point, found exactly by water-filling over the creators sorted by weight); a
+    capped creator's items keep their ratios, and creators under the cap keep their weights.
+    A share cap (the same ``c`` in every market) would bind harder the fewer creators a market
+    has; against the mean it bounds the same concentration at any size."""
+    if multiple is None or weights.size == 0:
         return weights
     out = np.array(weights, dtype=np.float64, copy=True)
     live = out > 0
@@ -120,24 +122,24 @@ def cap_creator_shares(
         _, inv = np.unique(creator[idx], return_inverse=True)
         held = np.bincount(inv, weights=out[idx])
         n = held.size
-        if n * cap <= 1.0:
-            target = np.full(n, held.sum() / n)
-        else:
-            order = np.argsort(-held, kind="stable")
-            ranked = held[order]
-            # With the m largest capped, the rest sum to rest[m] and the total is
-            # rest[m] / (1 - m cap), possible only while m cap < 1 (the rest keep some
-            # weight); the smallest such m whose next creator fits under the cap is the fixed
-            # point (one exists since n cap > 1).
-            rest = ranked[::-1].cumsum()[::-1]
-            free = 1.0 - np.arange(n) * cap
-            capped_value = np.full(n, -np.inf)
-            possible = free > 1e-12
-            capped_value[possible] = cap * rest[possible] / free[possible]
-            m = int(np.argmax(ranked <= capped_value))
-            ranked_target = ranked.copy()
-            ranked_target[:m] = capped_value[m]
-            target = np.empty(n)
-            target[order] = ranked_target
+        cap = multiple / n
+        if cap >= 1.0:
+            continue
+        order = np.argsort(-held, kind="stable")
+        ranked = held[order]
+        # With the m largest capped, the rest sum to rest[m] and the total is rest[m] /
+        # (1 - m cap), possible only while m cap < 1 (the rest keep some weight); the smallest
+        # such m whose next creator fits under the cap is the fixed point (one exists since
+        # n cap = multiple > 1).
+        rest = ranked[::-1].cumsum()[::-1]
+        free = 1.0 - np.arange(n) * cap
+        capped_value = np.full(n, -np.inf)
+        possible = free > 1e-12
+        capped_value[possible] = cap * rest[possible] / free[possible]
+        m = int(np.argmax(ranked <= capped_value))
+        ranked_target = ranked.copy()
+        ranked_target[:m] = capped_value[m]
+        target = np.empty(n)
+        target[order] = ranked_target
         out[idx] *= (target / held)[inv]
     return out

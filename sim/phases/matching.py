@@ -99,7 +99,7 @@ def day_tables(
         weights = np.zeros(content.n)
         weights[ids] = np.exp(logw - logw.max())
         weights = cap_creator_shares(
-            weights, content.creator, item_category, platform.max_creator_share
+            weights, content.creator, item_category, platform.max_creator_weight_multiple
         )
         return index_by_category(item_category, weights, k)
 

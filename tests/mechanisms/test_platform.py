@@ -65,9 +65,9 @@ def test_disabling_live_removes_live_gmv():
     assert off.total("gmv_yuan") > 0
 
 
-def _largest_creator_share(model, min_creators: int) -> float:
+def _largest_creator_share(model) -> float:
     """The largest share of a category's feed weight that one creator's feed items hold
-    today, over the categories with feed items of at least ``min_creators`` creators."""
+    today, as a multiple of the mean creator's share there, over the categories."""
     last = model.last_day
     tables, _ = day_tables(
         model.config.platform, last.listings, last.content, model.reference_price, model.k
@@ -81,21 +81,19 @@ def _largest_creator_share(model, min_creators: int) -> float:
     for k in np.unique(category[in_feed]):
         in_k = in_feed & (category == k)
         per_creator = np.bincount(creator[in_k], weights=weight[in_k])
-        if np.count_nonzero(per_creator) >= min_creators:
-            largest = max(largest, per_creator.max() / per_creator.sum())
+        mean_share = 1.0 / np.count_nonzero(per_creator)
+        largest = max(largest, per_creator.max() / per_creator.sum() / mean_share)
     return largest
 
 
 def test_the_exposure_cap_keeps_any_creator_below_it_in_every_category():
-    """With platform.max_creator_share = 0.3 no creator's items hold more than 30% of the feed
-    weight of a category with enough creators for the cap (four or more); without a cap one
-    holds more. (A category with fewer creators shares its weight among them equally.)"""
-    free = _largest_creator_share(market(days=3), min_creators=4)
-    capped = _largest_creator_share(
-        market("platform.max_creator_share=0.3", days=3), min_creators=4
-    )
-    assert free > 0.3
-    assert capped <= 0.3 + 1e-9
+    """With platform.max_creator_weight_multiple = 1.5 no creator's items hold more than 1.5
+    times the mean creator's share of a category's feed weight; without a cap one holds
+    more."""
+    free = _largest_creator_share(market("platform.max_creator_weight_multiple=null", days=3))
+    capped = _largest_creator_share(market("platform.max_creator_weight_multiple=1.5", days=3))
+    assert free > 1.5
+    assert capped <= 1.5 + 1e-9
 
 
 # --------------------------------------------------------------------------------------------

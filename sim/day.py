@@ -20,6 +20,7 @@ from sim.vocabulary import CHANNELS, MERCHANT_KINDS
 if TYPE_CHECKING:
     from sim.catalog import Content, Listings
     from sim.events import DayConditions
+    from sim.phases.interest import Woken
 
 N_CHANNELS = len(CHANNELS)
 
@@ -461,3 +462,7 @@ class Day:
     feedback: dict[str, np.ndarray]
     """Per merchant idx, (M,) each: today's good and bad reviews, returns, complaints and
     deliveries (sim.phases.delivery.FEEDBACK)."""
+    orders: dict[str, np.ndarray]
+    """Today's filled orders (sim.phases.purchase.Purchases.orders), (o,) each column."""
+    woken: Woken
+    """Whose latent interest programs woke today, in which category."""

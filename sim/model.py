@@ -373,7 +373,7 @@ class MarketModel(InMarketHooks, mesa.Model):
                 population_day,
                 session_record,
                 sum(m.prestocked_today for m in self.active_merchants()),
-                woken,
+                woken.count,
             ),
             governance=listing.screening + governance.counts,
             listing_impressions=matching.listing_impressions,
@@ -381,6 +381,8 @@ class MarketModel(InMarketHooks, mesa.Model):
             subsidy_spent_yuan=self.programs.spent_today_yuan,
             units_sold=purchases.units_sold,
             feedback=delivery.feedback,
+            orders=purchases.orders,
+            woken=woken,
         )
         self.metrics = collect(self, self.last_day)
         self.clock.add("record", start)

@@ -10,16 +10,25 @@ still varies with the seed: the split reports its standard error over the pairs.
     diverted GMV = program GMV - new GMV                 what other merchants lost
 
 each summed over the counted days of a run and averaged over the seeds (docs/MODEL.md §7.27).
+
+Market totals carry every consumer's share of the paths' parting, which is large against
+the demand a program wakes. :func:`split_woken_spend` compares instead the woken consumers'
+own spending with the same consumers' in the paired run without waking: a sharper estimate of
+whether the woken buy more in all, or only move their spending between categories.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+if TYPE_CHECKING:
+    from sim.model import MarketModel
 
 
 @dataclass(frozen=True)
@@ -67,3 +76,106 @@ def split_program_gmv(
     program, new = float(np.mean(served)), float(np.mean(total))
     se = float(stats.sem(total)) if len(total) > 1 else float("nan")
     return ProgramSplit(program, new, program - new, len(served), se)
+
+
+@dataclass(frozen=True)
+class ConsumerSpend:
+    """One run's spending per consumer over its counted days."""
+
+    spend_yuan: np.ndarray
+    """(N, K) yuan of filled orders per consumer row and category."""
+    woken: np.ndarray
+    """(N, K) bool: a program woke the consumer's latent interest in the category on a
+    counted day."""
+
+
+def consumer_spend(days: Iterable[MarketModel]) -> ConsumerSpend:
+    """Accumulate :class:`ConsumerSpend` over a run given as the market after each of its days
+    (warm-up days are skipped)."""
+    spend = woken = None
+    for model in days:
+        if spend is None:
+            shape = (model.population.interest.shape[0], model.k)
+            spend, woken = np.zeros(shape), np.zeros(shape, dtype=bool)
+        if model.calendar_day < 0:
+            continue
+        record = model.last_day
+        orders = record.orders
+        category = record.listings.category[orders["listing"]]
+        np.add.at(spend, (orders["consumer"], category), orders["price_yuan"])
+        woken[record.woken.consumers, record.woken.categories] = True
+    if spend is None:
+        raise ValueError("a run with no days has no spending")
+    return ConsumerSpend(spend, woken)
+
+
+@dataclass(frozen=True)
+class WokenSpend:
+    """What waking changed, consumer by consumer: each figure is the spending of a group of
+    consumers with waking minus the same consumers' in the paired run without, in yuan over
+    the counted days, averaged over the seed pairs, with its standard error over them. The
+    woken are those woken in the run with waking."""
+
+    in_woken_categories_yuan: float
+    in_woken_categories_se_yuan: float
+    in_other_categories_yuan: float
+    """The woken consumers' spending outside the categories they were woken in."""
+    in_other_categories_se_yuan: float
+    by_the_woken_yuan: float
+    """The woken consumers' spending in all (the two above together)."""
+    by_the_woken_se_yuan: float
+    by_everyone_else_yuan: float
+    """Consumers never woken: what the woken took from them (stock, ranking) and noise."""
+    by_everyone_else_se_yuan: float
+    consumers_woken: float
+    seeds: int
+
+    @property
+    def the_woken_buy_more(self) -> bool:
+        """The woken consumers spend more in all, by more than two standard errors."""
+        return bool(self.by_the_woken_yuan > 2 * self.by_the_woken_se_yuan)
+
+    def describe(self) -> str:
+        return (
+            f"the {self.consumers_woken:,.0f} consumers woken spend "
+            f"{self.by_the_woken_yuan:+,.0f} yuan (se {self.by_the_woken_se_yuan:,.0f}): "
+            f"{self.in_woken_categories_yuan:+,.0f} (se {self.in_woken_categories_se_yuan:,.0f}) "
+            f"in the categories woken, {self.in_other_categories_yuan:+,.0f} "
+            f"(se {self.in_other_categories_se_yuan:,.0f}) in others; everyone else "
+            f"{self.by_everyone_else_yuan:+,.0f} (se {self.by_everyone_else_se_yuan:,.0f}) "
+            f"(mean of {self.seeds} paired seeds)"
+        )
+
+
+def split_woken_spend(
+    with_waking: Sequence[ConsumerSpend], without: Sequence[ConsumerSpend]
+) -> WokenSpend:
+    """The consumer-by-consumer comparison of paired runs (seed i with and without waking)."""
+    if len(with_waking) != len(without) or not with_waking:
+        raise ValueError("the two arms need the same, non-zero number of paired runs")
+    rows = []
+    for a, b in zip(with_waking, without, strict=True):
+        if a.spend_yuan.shape != b.spend_yuan.shape:
+            raise ValueError("paired runs must have the same consumer rows and categories")
+        diff = a.spend_yuan - b.spend_yuan
+        person = a.woken.any(axis=1)
+        in_woken = float(diff[a.woken].sum())
+        by_woken = float(diff[person].sum())
+        rows.append(
+            (in_woken, by_woken - in_woken, by_woken, float(diff[~person].sum()), person.sum())
+        )
+    table = np.array(rows, dtype=np.float64)
+    mean = table.mean(axis=0)
+    se = stats.sem(table, axis=0) if len(rows) > 1 else np.full(table.shape[1], np.nan)
+    return WokenSpend(
+        in_woken_categories_yuan=float(mean[0]),
+        in_woken_categories_se_yuan=float(se[0]),
+        in_other_categories_yuan=float(mean[1]),
+        in_other_categories_se_yuan=float(se[1]),
+        by_the_woken_yuan=float(mean[2]),
+        by_the_woken_se_yuan=float(se[2]),
+        by_everyone_else_yuan=float(mean[3]),
+        by_everyone_else_se_yuan=float(se[3]),
+        consumers_woken=float(mean[4]),
+        seeds=len(rows),
+    )

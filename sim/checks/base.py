@@ -148,21 +148,56 @@ def _arm(scale: Scale, overrides: tuple[str, ...]) -> tuple[pd.DataFrame, ...]:
     return tuple(_one_run(task) for task in tasks)
 
 
-def models(scale: Scale, *overrides: str):
-    """For each seed, a generator of the market after each of its days (for cases that need
-    more than the metrics: per-merchant records). Runs in this process."""
+def _market_days(config, seed_index: int):
+    """The market after each of a run's days, warm-up days first (``model.calendar_day`` < 0
+    there)."""
     from sim.model import MarketModel
+
+    model = MarketModel(config, seed_index=seed_index, threads=1)
+    for _ in range(config.warmup_days + config.steps):
+        model.step()
+        yield model
+
+
+def _config(scale: Scale, overrides: tuple[str, ...]):
     from sim.scenario import load_scenario
 
-    config = load_scenario(SCENARIOS / scale.scenario, list(overrides_at(scale, *overrides))).config
+    return load_scenario(SCENARIOS / scale.scenario, list(overrides_at(scale, *overrides))).config
 
-    def days(seed_index: int):
-        model = MarketModel(config, seed_index=seed_index, threads=1)
-        for _ in range(config.steps):
-            model.step()
+
+def models(scale: Scale, *overrides: str):
+    """For each seed, a generator of the market after each of its days, warm-up included (for
+    cases that need more than the metrics: per-merchant records). Runs in this process."""
+    config = _config(scale, overrides)
+    return [_market_days(config, i) for i in range(scale.seeds)]
+
+
+def _one_spending_run(args: tuple[Scale, tuple[str, ...], int]):
+    from sim.programme_effect import consumer_spend
+    from sim.recorder import Recorder
+
+    scale, overrides, seed_index = args
+    config = _config(scale, overrides)
+    recorder = Recorder(config.output.agent_sample_every_days)
+
+    def days():
+        for model in _market_days(config, seed_index):
+            recorder.record(model)
             yield model
 
-    return [days(i) for i in range(scale.seeds)]
+    spend = consumer_spend(days())
+    return recorder.wide(), spend
+
+
+def arm_with_spending(scale: Scale, *overrides: str):
+    """As :func:`arm`, each seed's table paired with what each consumer spent and where
+    programs woke its interest over the counted days
+    (:class:`sim.programme_effect.ConsumerSpend`); runs in the scale's workers."""
+    tasks = [(scale, overrides, i) for i in range(scale.seeds)]
+    if scale.workers > 1:
+        with ProcessPoolExecutor(scale.workers) as pool:
+            return list(pool.map(_one_spending_run, tasks))
+    return [_one_spending_run(task) for task in tasks]
 
 
 def mean_of(runs: Sequence[pd.DataFrame], fn: Callable[[pd.DataFrame], float]) -> float:

@@ -3,8 +3,8 @@ it, and a traffic program creates demand as well as diverting it."""
 
 from __future__ import annotations
 
-from sim.checks.base import Scale, Verdict, arm, case, mean_of
-from sim.programme_effect import split_program_gmv
+from sim.checks.base import Scale, Verdict, arm, arm_with_spending, case, mean_of
+from sim.programme_effect import split_program_gmv, split_woken_spend
 
 NO_PRESTOCK = ("creators.live.prestock=false",)
 RURAL_SUBSIDY = (
@@ -60,12 +60,18 @@ def programs_create_demand(scale: Scale) -> Verdict:
     # larger, longer market of the rare-events cases to see it through the noise.
     scale = scale.for_rare_events
     served = "gmv_kind_rural_producer_yuan"
-    awake, asleep = arm(scale, RURAL_SUBSIDY), arm(scale, RURAL_SUBSIDY, *NO_WAKING)
-    split = split_program_gmv(awake, arm(scale), served)
-    woken = split_program_gmv(awake, asleep, served)
+    awake, asleep = (
+        arm_with_spending(scale, RURAL_SUBSIDY),
+        arm_with_spending(scale, RURAL_SUBSIDY, *NO_WAKING),
+    )
+    awake_tables, asleep_tables = [t for t, _ in awake], [t for t, _ in asleep]
+    split = split_program_gmv(awake_tables, arm(scale), served)
+    woken = split_program_gmv(awake_tables, asleep_tables, served)
+    # Consumer by consumer: do the woken buy more in all, and what does it cost the others?
+    spending = split_woken_spend([s for _, s in awake], [s for _, s in asleep])
     figure = (
         f"rural subsidy: {split.describe()}; waking latent interest adds "
         f"{woken.new_gmv_yuan:,.0f} yuan of GMV (se {woken.new_gmv_se_yuan:,.0f} over the "
-        f"paired seeds; {_total(awake, 'interest_woken'):,.0f} consumers woken)"
+        f"paired seeds): {spending.describe()}"
     )
     return Verdict(figure, split.program_gmv_yuan > 0 and woken.new_gmv_is_positive)

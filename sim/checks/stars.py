@@ -61,7 +61,7 @@ def stars_survive(scale: Scale) -> Verdict:
         stars = rest = None
         model = None
         for model in days:
-            if model.day == scale.days // 2:
+            if model.calendar_day == scale.days // 2:
                 ind = [c for c in model.creators if c.independent and c.active]
                 followers = np.array([model.follows.followers[c.idx] for c in ind])
                 cut = np.quantile(followers, 0.9)

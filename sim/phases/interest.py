@@ -12,6 +12,7 @@ impressions programs added today."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,6 +27,22 @@ if TYPE_CHECKING:
     from sim.population import Population
 
 
+@dataclass(frozen=True)
+class Woken:
+    """Today's wakings: consumer row and category, (w,) int each (a consumer appears once
+    per category it was woken in)."""
+
+    consumers: np.ndarray
+    categories: np.ndarray
+
+    @property
+    def count(self) -> int:
+        return int(self.consumers.size)
+
+
+NONE_WOKEN = Woken(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+
+
 def wake_by_programs(
     config: Scenario,
     population: Population,
@@ -33,20 +50,20 @@ def wake_by_programs(
     content: Content,
     matching: Matching,
     rng: np.random.Generator,
-) -> int:
-    """Wake latent interest by today's program impressions; returns the consumers woken."""
+) -> Woken:
+    """Wake latent interest by today's program impressions; returns who was woken in what."""
     c = config.consumers
     p, gain = c.interest_wake_prob_per_program_impression, c.interest_gain_after_wake
     k = population.k
     if p <= 0 or gain <= 0 or listings.n == 0:
-        return 0
+        return NONE_WOKEN
     added = np.bincount(listings.category, matching.bought_listing_program, minlength=k)
     if content.n:
         added += np.bincount(
             listings.category[content.listing], matching.bought_item_program, minlength=k
         )
     viewers = np.flatnonzero(matching.active)
-    woken = 0
+    consumers, categories = [], []
     for category in np.flatnonzero(added >= 0.5):
         n = int(rng.binomial(int(np.rint(added[category])), p))
         weight = population.affinity[viewers, category].astype(np.float64)
@@ -55,5 +72,8 @@ def wake_by_programs(
             continue
         chosen = rng.choice(viewers, size=n, replace=False, p=weight / weight.sum())
         wake_interest(population, chosen, np.full(n, category), gain, interest_exponent(config))
-        woken += n
-    return woken
+        consumers.append(chosen)
+        categories.append(np.full(n, category, dtype=np.int64))
+    if not consumers:
+        return NONE_WOKEN
+    return Woken(np.concatenate(consumers), np.concatenate(categories))

@@ -7,7 +7,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim.programme_effect import split_program_gmv
+from sim.programme_effect import (
+    ConsumerSpend,
+    consumer_spend,
+    split_program_gmv,
+    split_woken_spend,
+)
 
 
 def _runs(served: list[float], total: list[float]) -> list[pd.DataFrame]:
@@ -46,3 +51,76 @@ def test_one_pair_has_no_standard_error_and_no_verdict_of_positive():
 def test_unpaired_arms_are_refused():
     with pytest.raises(ValueError, match="paired"):
         split_program_gmv(_runs([1.0], [1.0]), _runs([1.0, 1.0], [1.0, 1.0]), "gmv_kind_x_yuan")
+
+
+def _spend(spend: list[list[float]], woken: list[list[bool]]) -> ConsumerSpend:
+    return ConsumerSpend(np.array(spend, dtype=float), np.array(woken, dtype=bool))
+
+
+def test_the_woken_consumers_split_adds_up_to_each_groups_change():
+    """Consumer 0 was woken in category 0, consumer 1 never: each group's change is summed
+    consumer by consumer, and the woken's change is their woken categories' plus the rest."""
+    woken = [[True, False], [False, False]]
+    with_waking = [_spend([[50, 5], [20, 20]], woken), _spend([[40, 10], [25, 20]], woken)]
+    without = [_spend([[10, 15], [20, 25]], woken), _spend([[10, 10], [20, 20]], woken)]
+    split = split_woken_spend(with_waking, without)
+    assert split.in_woken_categories_yuan == pytest.approx((40 + 30) / 2)
+    assert split.in_other_categories_yuan == pytest.approx((-10 + 0) / 2)
+    assert split.by_the_woken_yuan == pytest.approx(
+        split.in_woken_categories_yuan + split.in_other_categories_yuan
+    )
+    assert split.by_everyone_else_yuan == pytest.approx((-5 + 5) / 2)
+    assert split.by_the_woken_se_yuan == pytest.approx(stats.sem([30.0, 30.0]))
+    assert split.consumers_woken == 1
+    assert split.the_woken_buy_more  # 30 in each pair, no spread
+
+
+def test_woken_who_only_move_their_spending_do_not_buy_more():
+    woken = [[True, False]]
+    with_waking = [_spend([[30, 0]], woken), _spend([[20, 10]], woken)]
+    without = [_spend([[0, 30]], woken), _spend([[10, 20]], woken)]
+    split = split_woken_spend(with_waking, without)
+    assert split.in_woken_categories_yuan > 0
+    assert split.by_the_woken_yuan == pytest.approx(0.0)
+    assert not split.the_woken_buy_more
+
+
+def test_a_runs_consumer_spending_sums_to_its_gmv_and_marks_whom_programs_woke():
+    """Over the counted days, what the consumers spent is the run's GMV, and every waking the
+    day's count reports is marked (a consumer woken twice in a category is marked once)."""
+    from sim.checks.base import SCENARIOS, Scale, overrides_at
+    from sim.checks.live import RURAL_SUBSIDY
+    from sim.model import MarketModel
+    from sim.scenario import load_scenario
+
+    # 5,000 consumers: the smallest baseline market with rural producers for the subsidy.
+    scale = Scale(seeds=1, consumers=5_000, days=20, warmup_days=5)
+    overrides = [
+        *overrides_at(scale, RURAL_SUBSIDY),
+        "consumers.interest_wake_prob_per_program_impression=0.05",
+    ]
+    config = load_scenario(SCENARIOS / "baseline.yaml", overrides).config
+    model = MarketModel(config, seed_index=0, threads=1)
+    gmv, woken = [], []
+
+    def days():
+        for _ in range(config.steps):
+            model.step()
+            if model.calendar_day >= 0:
+                gmv.append(model.metrics["gmv_yuan"])
+                woken.append(model.metrics["interest_woken"])
+            yield model
+
+    spend = consumer_spend(days())
+    assert spend.spend_yuan.sum() == pytest.approx(sum(gmv), rel=1e-9)
+    assert sum(woken) > 0
+    assert 0 < spend.woken.sum() <= sum(woken)
+
+
+def test_the_checks_market_days_include_the_warm_up_and_every_counted_day():
+    """A case reading the market day by day sees the warm-up first, then each counted day:
+    the same days as the recorded run."""
+    from sim.checks.base import Scale, models
+
+    (days,) = models(Scale(seeds=1, consumers=1_000, days=3, warmup_days=2, scenario="tiny.yaml"))
+    assert [model.calendar_day for model in days] == [-2, -1, 0, 1, 2]

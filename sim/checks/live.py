@@ -72,6 +72,8 @@ def programs_create_demand(scale: Scale) -> Verdict:
     figure = (
         f"rural subsidy: {split.describe()}; waking latent interest adds "
         f"{woken.new_gmv_yuan:,.0f} yuan of GMV (se {woken.new_gmv_se_yuan:,.0f} over the "
-        f"paired seeds): {spending.describe()}"
+        f"paired seeds): {spending.describe()}; the woken "
+        f"{'buy' if spending.the_woken_buy_more else 'do not buy'} more in all by two "
+        f"standard errors"
     )
     return Verdict(figure, split.program_gmv_yuan > 0 and woken.new_gmv_is_positive)

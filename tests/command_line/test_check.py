@@ -59,10 +59,10 @@ def test_every_shipped_case_has_an_expectation_and_a_reason():
 
 KNOWN_FAILURES = {
     "programs_create_demand": (
-        "the demand a programme wakes is not yet distinguishable from the noise of paired "
-        "runs: at 20,000 consumers over 120 days the woken interest adds +36,524 yuan of GMV "
-        "with a standard error of 120,074 over four paired seeds (per seed -177,687 to "
-        "+345,369): once one choice differs the paired paths part"
+        "the woken buy more but the market does not: at 20,000 consumers over 120 days "
+        "(four paired seeds) the consumers woken spend +154,029 yuan (se 54,506) and everyone "
+        "else -117,505 (se 120,252), so waking adds +36,524 yuan of GMV (se 120,074); measured "
+        "at full scale with an exposure cap, the others' loss is in the food the woken buy more of"
     ),
 }
 """Cases whose quick version is known to fail, and why. Strict: once one holds, its test

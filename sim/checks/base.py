@@ -141,11 +141,17 @@ def arm(scale: Scale, *overrides: str) -> list[pd.DataFrame]:
 @functools.cache
 def _arm(scale: Scale, overrides: tuple[str, ...]) -> tuple[pd.DataFrame, ...]:
     sized = overrides_at(scale, *overrides)
-    tasks = [(scale.scenario, sized, i) for i in range(scale.seeds)]
+    return tuple(
+        _per_seed(_one_run, [(scale.scenario, sized, i) for i in range(scale.seeds)], scale)
+    )
+
+
+def _per_seed(fn, tasks: list, scale: Scale) -> list:
+    """``fn`` over the seeds' tasks, in the scale's worker processes (in order)."""
     if scale.workers > 1:
         with ProcessPoolExecutor(scale.workers) as pool:
-            return tuple(pool.map(_one_run, tasks))
-    return tuple(_one_run(task) for task in tasks)
+            return list(pool.map(fn, tasks))
+    return [fn(task) for task in tasks]
 
 
 def _market_days(config, seed_index: int):
@@ -193,11 +199,7 @@ def arm_with_spending(scale: Scale, *overrides: str):
     """As :func:`arm`, each seed's table paired with what each consumer spent and where
     programs woke its interest over the counted days
     (:class:`sim.programme_effect.ConsumerSpend`); runs in the scale's workers."""
-    tasks = [(scale, overrides, i) for i in range(scale.seeds)]
-    if scale.workers > 1:
-        with ProcessPoolExecutor(scale.workers) as pool:
-            return list(pool.map(_one_spending_run, tasks))
-    return [_one_spending_run(task) for task in tasks]
+    return _per_seed(_one_spending_run, [(scale, overrides, i) for i in range(scale.seeds)], scale)
 
 
 def mean_of(runs: Sequence[pd.DataFrame], fn: Callable[[pd.DataFrame], float]) -> float:

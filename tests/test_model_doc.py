@@ -215,3 +215,103 @@ def test_section_3_lists_the_phases_of_step_in_order():
 def test_sections_follow_the_odd_protocol():
     headings = re.findall(r"^## (\d+) (.+?)\s*$", _doc(), re.MULTILINE)
     assert [int(n) for n, _ in headings] == list(range(1, 8)), headings
+
+
+# --------------------------------------------------------------------------------------------
+# The baseline's values in the key tables
+# --------------------------------------------------------------------------------------------
+
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+LEADING_VALUE = re.compile(r"^(-?[0-9][0-9,]*(?:\.[0-9]+)?(?:e-?[0-9]+)?|true|false|null)(?:\s|$)")
+"""A cell's value, when the cell starts with one (``0.3``, ``0.3 (§7.7)``, ``null (from ...)``);
+cells that start with words or a formula are prose and are not compared."""
+
+
+def _cell_value(cell: str):
+    match = LEADING_VALUE.match(cell)
+    if match is None:
+        return None, False
+    token = match.group(1)
+    if token in ("true", "false"):
+        return token == "true", True
+    if token == "null":
+        return None, True
+    return float(token.replace(",", "")), True
+
+
+def _lookup(data, dotted: str):
+    for part in dotted.split("."):
+        if not isinstance(data, dict) or part not in data:
+            raise KeyError(dotted)
+        data = data[part]
+    return data
+
+
+def documented_baseline_values(doc: str) -> list[tuple[int, str, object]]:
+    """``(line, dotted key, value)`` for every cell of a key table that states a baseline value:
+    the ``baseline`` column, or a column per kind for a ``<kind>`` key (its header names the
+    kinds)."""
+    found, header = [], None
+    for number, line in enumerate(doc.splitlines(), start=1):
+        if not line.startswith("|"):
+            header = None
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells[:2] == ["key", "unit"]:
+            header = cells
+            continue
+        if header is None or set(line) <= set("|-: "):
+            continue
+        key = re.fullmatch(r"`([a-z0-9_.<>]+)`", cells[0])
+        if key is None:
+            continue
+        for column, name in enumerate(header[2:], start=2):
+            if column >= len(cells):
+                break
+            if name == "baseline" and "<" not in key.group(1):
+                dotted = key.group(1)
+            elif "<kind>" in key.group(1) and re.fullmatch(r"[a-z_]+", name):
+                dotted = key.group(1).replace("<kind>", name)
+            else:
+                continue
+            value, stated = _cell_value(cells[column])
+            if stated:
+                found.append((number, dotted, value))
+    return found
+
+
+def test_a_stated_baseline_value_is_read_from_its_cell():
+    doc = (
+        "| key | unit | baseline |\n|---|---|---|\n| `a.b` | days | 45 |\n"
+        "| `a.c` | | null (from the ratio) |\n| `a.d` | | `0.1 + x` |\n\n"
+        "| key | unit | one | two |\n|---|---|---|---|\n| `k.<kind>.x` | | 1 | 2.5 |\n"
+    )
+    assert documented_baseline_values(doc) == [
+        (3, "a.b", 45.0),
+        (4, "a.c", None),
+        (9, "k.one.x", 1.0),
+        (9, "k.two.x", 2.5),
+    ]
+
+
+def test_the_key_tables_give_the_baselines_values():
+    """Every value a key table of MODEL.md gives for the baseline is the one
+    scenarios/baseline.yaml holds, so a calibrated value cannot leave the doc behind."""
+    from sim.scenario import load_scenario
+
+    data = load_scenario(BASELINE).config.model_dump()
+    wrong = []
+    for line, dotted, value in documented_baseline_values(_doc()):
+        try:
+            actual = _lookup(data, dotted)
+        except KeyError:
+            continue  # sections absent from the baseline (sweep:) document their defaults
+        if isinstance(actual, bool) or actual is None or value is None or isinstance(value, bool):
+            same = actual == value
+        elif isinstance(actual, int | float):
+            same = abs(float(actual) - value) <= 1e-9 * max(1.0, abs(value))
+        else:
+            continue
+        if not same:
+            wrong.append(f"line {line}: `{dotted}` documented {value}, baseline {actual}")
+    assert not wrong, "docs/MODEL.md disagrees with the baseline:\n  " + "\n  ".join(wrong)

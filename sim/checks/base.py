@@ -67,12 +67,13 @@ QUICK = Scale(
     rare_events=Scale(seeds=4, consumers=20_000, days=120, warmup_days=30),
 )
 """The small versions (run by the test suite): the tiny market; and where a case needs many
-merchants (merchants' accounts, the market's size), the baseline at 12,000 consumers (72
-merchants, about the smallest market whose merchants are not a handful) for 60 days after a
-30-day warm-up; and where a case counts rare events (first negative reviews, bans: deterrence
-keeps cheating rare) or an effect small against the noise (the demand a programme wakes), the
-baseline at 20,000 consumers for 120 days over four seeds, which gives 87 first negative reviews
-(10 in the market for many merchants) and two bans a run."""
+merchants or creators (merchants' accounts, the market's size, stars), the baseline at 12,000
+consumers (72 merchants and 120 creators, about the smallest market whose sellers are not a
+handful) after a 30-day warm-up, for 60 days (for the stars, the tiny run's 90); and where a
+case counts rare events (first negative reviews, bans: deterrence keeps cheating rare) or an
+effect small against the noise (the demand a programme wakes), the baseline at 20,000
+consumers for 120 days over four seeds, which gives 87 first negative reviews (10 in the
+market for many merchants) and two bans a run."""
 FULL = Scale(seeds=3, consumers=30_000, days=365)
 
 

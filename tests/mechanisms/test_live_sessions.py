@@ -62,7 +62,13 @@ def test_a_merchant_stocks_up_for_a_session_within_capacity_and_overtime():
     model = MarketModel(tiny_config("steps=3"))
     for _ in range(3):
         model.step()
-    merchant = next(m for m in model.active_merchants() if m.cash_yuan > 1000)
+    cover = model.config.merchants.learning.stock_cover_days
+    # A merchant with cash and with room left under its capacity on a plain day.
+    merchant = next(
+        m
+        for m in model.active_merchants()
+        if m.cash_yuan > 1000 and cover * max(m.demand_ema, 1.0) < m.capacity - 1
+    )
     merchant.stock = 0
     cash = merchant.cash_yuan
     merchant.produce(1.0, [])

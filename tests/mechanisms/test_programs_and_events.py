@@ -111,8 +111,13 @@ def test_newcomer_support_gives_new_creators_more_followers_and_income():
 
 def test_recovery_plan_pays_faster_waives_commission_and_insures_returns():
     """Under a shock, a recovery plan pays merchants sooner (more payouts while it lasts),
-    waives the take commission, pays shipping insurance on returns, and leaves merchants with
-    more profit and no more exits than without it."""
+    waives the take commission, pays shipping insurance on returns, and no more merchants leave
+    than without it.
+
+    Merchants' total profit is not compared: in the tiny market the plan's transfers (about
+    5,000 yuan over its 20 days) are smaller than the spread of merchants' profit between seeds
+    once the two runs diverge, and the merchants it keeps in business include loss-making
+    ones (over seeds 0-5 its arm's profit was higher on four)."""
     plan = run(SHOCK, RECOVERY_PLAN).days.loc[PLAN_DAYS]
     without = run(SHOCK).days.loc[PLAN_DAYS]
     assert plan.flow_merchant_payout.sum() > without.flow_merchant_payout.sum()
@@ -120,5 +125,4 @@ def test_recovery_plan_pays_faster_waives_commission_and_insures_returns():
     assert without.flow_shipping_subsidy.sum() == 0
     assert plan.flow_shipping_subsidy.sum() > 0
     assert plan.subsidy_cost_yuan.sum() > 0
-    assert plan.merchant_profit_yuan.sum() > without.merchant_profit_yuan.sum()
     assert plan.merchant_exits.sum() <= without.merchant_exits.sum()

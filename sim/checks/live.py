@@ -12,7 +12,9 @@ RURAL_SUBSIDY = (
     "budget_yuan: 200000, boost: 1.5, target: {merchant_kinds: [rural_producer], "
     "categories: []}}]"
 )
-"""The rural-goods subsidy of scenarios/rural_goods.yaml, on for the whole run."""
+"""The rural-goods subsidy of scenarios/rural_goods.yaml with no end day. It stops when its
+200,000 yuan are spent: at the check's full scale between counted days 100 and 153 (seed
+indices 0-2), in the quick version's 120 days not before the end."""
 NO_WAKING = ("consumers.interest_wake_prob_per_program_impression=0",)
 
 

@@ -73,7 +73,7 @@ handful) after a 30-day warm-up, for 60 days (for the stars, the tiny run's 90);
 case counts rare events (first negative reviews, bans: deterrence keeps cheating rare) or an
 effect small against the noise (the demand a programme wakes), the baseline at 20,000
 consumers for 120 days over four seeds, which gives 26 first negative reviews over the four
-and 1.2 bans a run (the calibrated baseline; 87 and two with the hand-set values)."""
+and 1.2 bans a run."""
 FULL = Scale(seeds=3, consumers=30_000, days=365)
 
 

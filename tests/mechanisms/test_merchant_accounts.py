@@ -72,7 +72,6 @@ def test_merchants_expecting_losses_exit_before_their_cash_runs_out():
 
 
 @functools.cache
-@functools.cache
 def _newcomer(*overrides: str) -> Merchant:
     """A merchant of a fresh tiny market; callers copy it before they change it."""
     return market(*overrides).merchants[0]

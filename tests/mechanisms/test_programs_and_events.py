@@ -114,8 +114,8 @@ def test_recovery_plan_pays_faster_waives_commission_and_insures_returns():
     waives the take commission, pays shipping insurance on returns, and no more merchants leave
     than without it.
 
-    Merchants' total profit is not compared: in the tiny market the plan's transfers (about
-    5,000 yuan over its 20 days) are smaller than the spread of merchants' profit between seeds
+    Merchants' total profit is not compared: in the tiny market the commission the plan waives
+    (about 5,000 yuan over its 20 days) are smaller than the spread of merchants' profit between seeds
     once the two runs diverge, and the merchants it keeps in business include loss-making
     ones (over seeds 0-5 its arm's profit was higher on four)."""
     plan = run(SHOCK, RECOVERY_PLAN).days.loc[PLAN_DAYS]

@@ -10,6 +10,10 @@ still varies with the seed: the split reports its standard error over the pairs.
     diverted GMV = program GMV - new GMV                 what other merchants lost
 
 each summed over the counted days of a run and averaged over the seeds (docs/MODEL.md §7.27).
+:func:`split_by_program_days` splits the same way over the days a program ran (to the last day
+it spent) and over the days after: a program whose budget runs out leaves after-effects of its
+own (the buyers it brought, disappointed or loyal; capacity built and then idle), which a
+whole-run sum would mix into what it did while it ran.
 
 Market totals carry every consumer's share of the paths' parting, which is large against
 the demand a program wakes. :func:`split_woken_spend` compares instead the woken consumers'
@@ -51,10 +55,15 @@ class ProgramSplit:
         p = self.program_gmv_yuan
         return self.new_gmv_yuan / p if p > 0 else float("nan")
 
+    @property
+    def _share_text(self) -> str:
+        share = self.new_share
+        return "" if np.isnan(share) else f"; {share:.0%}"
+
     def describe(self) -> str:
         return (
             f"program GMV {self.program_gmv_yuan:,.0f} yuan = new {self.new_gmv_yuan:,.0f} "
-            f"(se {self.new_gmv_se_yuan:,.0f}; {self.new_share:.0%}) + diverted "
+            f"(se {self.new_gmv_se_yuan:,.0f}{self._share_text}) + diverted "
             f"{self.diverted_gmv_yuan:,.0f} (mean of {self.seeds} paired seeds)"
         )
 
@@ -76,6 +85,62 @@ def split_program_gmv(
     program, new = float(np.mean(served)), float(np.mean(total))
     se = float(stats.sem(total)) if len(total) > 1 else float("nan")
     return ProgramSplit(program, new, program - new, len(served), se)
+
+
+SPEND_METRIC = "subsidy_cost_yuan"
+"""The per-day metric of what the programs spent."""
+
+
+def last_program_day(table: pd.DataFrame, spend_metric: str = SPEND_METRIC) -> int | None:
+    """The last day (row label) on which the run's programs spent, or None if they never did."""
+    spent = table.index[table[spend_metric].to_numpy() > 0]
+    return None if spent.empty else int(spent.max())
+
+
+@dataclass(frozen=True)
+class ProgramWindows:
+    """The split over the days each pair's program ran and over the days after."""
+
+    while_on: ProgramSplit
+    after: ProgramSplit | None
+    """None when every pair's program spent to its run's last day."""
+    last_days: tuple[int | None, ...]
+    """Per pair, the last day the program spent (None: it never did)."""
+
+    def describe(self) -> str:
+        days = ", ".join("never" if d is None else str(d) for d in self.last_days)
+        text = f"while it ran (to day {days}): {self.while_on.describe()}"
+        if self.after is not None:
+            text += f"; after: {self.after.describe()}"
+        return text
+
+
+def split_by_program_days(
+    with_program: Sequence[pd.DataFrame],
+    without: Sequence[pd.DataFrame],
+    served_metric: str,
+    total_metric: str = "gmv_yuan",
+    spend_metric: str = SPEND_METRIC,
+) -> ProgramWindows:
+    """:func:`split_program_gmv` over the days each pair's program ran (up to the last day it
+    spent in the run with it; both runs cut at that day) and over the days after. The paired
+    tables share their day labels."""
+    if len(with_program) != len(without) or not with_program:
+        raise ValueError("the two arms need the same, non-zero number of paired runs")
+    last_days = tuple(last_program_day(a, spend_metric) for a in with_program)
+    on_with, on_without, off_with, off_without = [], [], [], []
+    for a, b, last in zip(with_program, without, last_days, strict=True):
+        cut = -np.inf if last is None else last
+        on_with.append(a[a.index <= cut])
+        on_without.append(b[b.index <= cut])
+        off_with.append(a[a.index > cut])
+        off_without.append(b[b.index > cut])
+    while_on = split_program_gmv(on_with, on_without, served_metric, total_metric)
+    has_after = any(len(a) or len(b) for a, b in zip(off_with, off_without, strict=True))
+    after = (
+        split_program_gmv(off_with, off_without, served_metric, total_metric) if has_after else None
+    )
+    return ProgramWindows(while_on, after, last_days)
 
 
 @dataclass(frozen=True)

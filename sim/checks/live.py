@@ -4,7 +4,7 @@ it, and a traffic program creates demand as well as diverting it."""
 from __future__ import annotations
 
 from sim.checks.base import Scale, Verdict, arm, arm_with_spending, case, mean_of
-from sim.programme_effect import split_program_gmv, split_woken_spend
+from sim.programme_effect import split_by_program_days, split_program_gmv, split_woken_spend
 
 NO_PRESTOCK = ("creators.live.prestock=false",)
 RURAL_SUBSIDY = (
@@ -49,10 +49,11 @@ def sessions_sell_stock(scale: Scale) -> Verdict:
 
 @case(
     "programs_create_demand",
-    "a traffic subsidy's GMV is not pure diversion: the market's GMV with the subsidy is higher "
-    "when the subsidy's impressions can wake latent interest than when they cannot (the new "
-    "GMV the woken demand adds, above zero by two standard errors over the paired seeds); the "
-    "figure splits the subsidy's GMV into new and diverted",
+    "a traffic subsidy's GMV is not pure diversion: while the subsidy runs its merchants sell "
+    "more than without it, and over the run the market's GMV with the subsidy is higher when "
+    "the subsidy's impressions can wake latent interest than when they cannot (the new GMV "
+    "the woken demand adds, above zero by two standard errors over the paired seeds); the "
+    "figure splits the subsidy's GMV into new and diverted, while it ran and after",
     "Programs such as 山货上头条 and 看见手艺 reach consumers who had not looked for the goods "
     "(000, 003); the split of a program's GMV into new and diverted is by common random "
     "numbers: the same seeds with and without the program.",
@@ -67,7 +68,9 @@ def programs_create_demand(scale: Scale) -> Verdict:
         arm_with_spending(scale, RURAL_SUBSIDY, *NO_WAKING),
     )
     awake_tables, asleep_tables = [t for t, _ in awake], [t for t, _ in asleep]
-    split = split_program_gmv(awake_tables, arm(scale), served)
+    # What the subsidy did while it ran, apart from what its end left behind: once its budget
+    # is spent the served merchants' GMV carries after-effects of its own (docs/MODEL.md §7.27).
+    split = split_by_program_days(awake_tables, arm(scale), served)
     woken = split_program_gmv(awake_tables, asleep_tables, served)
     # Consumer by consumer: do the woken buy more in all, and what does it cost the others?
     spending = split_woken_spend([s for _, s in awake], [s for _, s in asleep])
@@ -78,4 +81,4 @@ def programs_create_demand(scale: Scale) -> Verdict:
         f"{'buy' if spending.the_woken_buy_more else 'do not buy'} more in all by two "
         f"standard errors"
     )
-    return Verdict(figure, split.program_gmv_yuan > 0 and woken.new_gmv_is_positive)
+    return Verdict(figure, split.while_on.program_gmv_yuan > 0 and woken.new_gmv_is_positive)

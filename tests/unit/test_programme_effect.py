@@ -10,6 +10,7 @@ from scipy import stats
 from sim.programme_effect import (
     ConsumerSpend,
     consumer_spend,
+    split_by_program_days,
     split_program_gmv,
     split_woken_spend,
 )
@@ -51,6 +52,48 @@ def test_one_pair_has_no_standard_error_and_no_verdict_of_positive():
 def test_unpaired_arms_are_refused():
     with pytest.raises(ValueError, match="paired"):
         split_program_gmv(_runs([1.0], [1.0]), _runs([1.0, 1.0], [1.0, 1.0]), "gmv_kind_x_yuan")
+
+
+def _days(served: list[float], total: list[float], spent: list[float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"gmv_kind_x_yuan": served, "gmv_yuan": total, "subsidy_cost_yuan": spent},
+        index=range(len(served)),
+    )
+
+
+def test_the_split_by_program_days_cuts_both_runs_at_the_last_day_the_program_spent():
+    # Seed 0's program spends on days 0-1 and seed 1's on day 0 only; their gains while on
+    # and their losses after are kept apart.
+    with_program = [
+        _days([30.0, 30.0, 0.0, 0.0], [110.0, 110.0, 90.0, 90.0], [5.0, 5.0, 0.0, 0.0]),
+        _days([50.0, 0.0, 0.0, 0.0], [120.0, 100.0, 100.0, 100.0], [5.0, 0.0, 0.0, 0.0]),
+    ]
+    without = [
+        _days([10.0] * 4, [100.0] * 4, [0.0] * 4),
+        _days([10.0] * 4, [100.0] * 4, [0.0] * 4),
+    ]
+    windows = split_by_program_days(with_program, without, "gmv_kind_x_yuan")
+    assert windows.last_days == (1, 0)
+    assert windows.while_on.program_gmv_yuan == pytest.approx(((20 + 20) + 40) / 2)
+    assert windows.while_on.new_gmv_yuan == pytest.approx((20 + 20) / 2)
+    assert windows.after.program_gmv_yuan == pytest.approx(((-10 - 10) + (-30)) / 2)
+    assert windows.after.new_gmv_yuan == pytest.approx(-20 / 2)
+    # The two windows add up to the whole run's split.
+    whole = split_program_gmv(with_program, without, "gmv_kind_x_yuan")
+    assert windows.while_on.program_gmv_yuan + windows.after.program_gmv_yuan == pytest.approx(
+        whole.program_gmv_yuan
+    )
+
+
+def test_a_program_that_spends_to_the_end_has_no_after_and_one_that_never_spent_no_while_on():
+    ran = [_days([30.0, 30.0], [110.0, 110.0], [5.0, 5.0])]
+    never = [_days([30.0, 30.0], [110.0, 110.0], [0.0, 0.0])]
+    without = [_days([10.0, 10.0], [100.0, 100.0], [0.0, 0.0])]
+    assert split_by_program_days(ran, without, "gmv_kind_x_yuan").after is None
+    idle = split_by_program_days(never, without, "gmv_kind_x_yuan")
+    assert idle.last_days == (None,)
+    assert idle.while_on.program_gmv_yuan == 0.0
+    assert idle.after.program_gmv_yuan == pytest.approx(40.0)
 
 
 def _spend(spend: list[list[float]], woken: list[list[bool]]) -> ConsumerSpend:

@@ -58,6 +58,19 @@ def test_every_shipped_case_has_an_expectation_and_a_reason():
 
 
 KNOWN_FAILURES = {
+    "content_brings_first_time_buyers": (
+        "content brings fewer first-time buyers than search, against the articles: in the tiny "
+        "market (two seeds) 0.214 of content orders come from buyers new to the merchant "
+        "against 0.577 of search orders; the feed's weights within a category are the same "
+        "for every consumer, so heavy buyers keep meeting the same merchants "
+        "(docs/CALIBRATION.md)"
+    ),
+    "a_session_sells_a_month_of_output": (
+        "a session sells at most the stock its merchant holds: the record is 4.0 days of "
+        "capacity at 12,000 consumers (two seeds), 8.8 at 30,000 (rural goods, five seeds) "
+        "and 13.3 at 300,000 (rural goods, one seed of 60 days); selling months of output in one stream needs orders taken beyond "
+        "stock and filled later (预售), which is not modelled"
+    ),
     "programs_create_demand": (
         "the woken buy more but the market does not gain by two standard errors: at 20,000 "
         "consumers over 120 days (four paired seeds) the consumers woken spend +283,584 yuan "

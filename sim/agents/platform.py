@@ -11,7 +11,7 @@ import mesa
 import numpy as np
 
 from sim import ledger as L
-from sim.arrays import ema, ensure_size
+from sim.arrays import column, ema, ensure_size
 from sim.governance import GovernanceRules, excess_rate_se, screening_intercepts
 from sim.kernels.auction import clear
 
@@ -144,12 +144,10 @@ class Platform(mesa.Agent):
         the listing's recent impressions without paid traffic (at least
         ``MIN_ORGANIC_IMPRESSIONS``), capped at ``log(MAX_PAID_FACTOR)``."""
         t = self.cfg.traffic
-        idx = np.array([m.idx for m in merchants], dtype=np.int64)
-        budget = np.array(
-            [m.traffic_budget_yuan if m.cash_yuan > 0 else 0.0 for m in merchants],
-            dtype=np.float64,
-        )
-        cpa = np.array([m.cpa_bid_yuan for m in merchants], dtype=np.float64)
+        idx = column(merchants, "idx", np.int64)
+        cash = self.ledger.balances[column(merchants, "account", np.int64)]
+        budget = np.where(cash > 0, column(merchants, "traffic_budget_yuan"), 0.0)
+        cpa = column(merchants, "cpa_bid_yuan")
         ecpm = cpa * self.predicted_conversion(idx) * 1000.0 if idx.size else np.zeros(0)
         supply = t.ad_load_share * self.category_impressions
         result = clear(category, ecpm, budget, supply, t.reserve_cpm_yuan)
@@ -192,11 +190,10 @@ class Platform(mesa.Agent):
             fresh, by_category, ema(self.category_impressions, by_category, m)
         )
 
-    def boost(self, merchant: Merchant, day: int) -> float:
-        """Cold-start boost for a service provider's new client."""
-        if day < merchant.cold_start_until:
-            return self.cold_start_boost
-        return 0.0
+    def boost(self, cold_start_until: np.ndarray, day: int) -> np.ndarray:
+        """Cold-start boost for service providers' new clients: (n,) the day each merchant's
+        cold start ends -> (n,) boost."""
+        return np.where(day < cold_start_until, self.cold_start_boost, 0.0)
 
     def charge_traffic(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from operator import attrgetter
 
 import numpy as np
@@ -35,3 +35,12 @@ def ema(previous: float | np.ndarray, value: float | np.ndarray, memory_days: fl
 def column(agents: Sequence, name: str, dtype=np.float64) -> np.ndarray:
     """(n,) the attribute ``name`` of each of the n ``agents``, in order, as ``dtype``."""
     return np.fromiter(map(attrgetter(name), agents), dtype, len(agents))
+
+
+def columns(agents: Sequence, dtypes: Mapping[str, type]) -> dict[str, np.ndarray]:
+    """The attributes named in ``dtypes`` (at least two) of each of the n ``agents``, read in
+    one pass over them (an agent's attributes together): name -> (n,) array of its dtype."""
+    table = np.empty((len(agents), len(dtypes)), dtype=object)
+    if agents:
+        table[:] = list(map(attrgetter(*dtypes), agents))
+    return {name: table[:, j].astype(dtype) for j, (name, dtype) in enumerate(dtypes.items())}

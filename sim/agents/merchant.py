@@ -5,7 +5,7 @@ expected profit stays negative or cash runs out."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -14,7 +14,7 @@ import numpy as np
 
 from sim import ledger as L
 from sim.agents.listing import Listing
-from sim.arrays import column, ema, group_rank
+from sim.arrays import column, columns, ema, group_rank
 from sim.live import AnnouncedStock
 
 if TYPE_CHECKING:
@@ -471,31 +471,46 @@ def session_stock_units(
     return need
 
 
+PRODUCTION_COLUMNS = {
+    "idx": np.int64,
+    "account": np.int64,
+    "stock": np.int64,
+    "unit_cost_yuan": np.float64,
+    "fixed_cost_yuan": np.float64,
+    "demand_ema": np.float64,
+    "capacity": np.float64,
+}
+"""The merchants' attributes production reads (:func:`produce`), with their dtypes."""
+
+
 def produce(
     merchants: Sequence[Merchant],
     capacity_multiplier: np.ndarray,
     sessions: AnnouncedStock,
-) -> None:
+    known: Mapping[str, np.ndarray] | None = None,
+) -> np.ndarray:
     """Phase 3, every merchant of ``merchants`` (m, built with one config and ledger) at once:
     produce towards ``stock_cover_days`` of expected demand plus what announced live sessions
     need in stock now (:meth:`Merchant.session_stock_units`, as far as its cash pays for it),
     within capacity (times ``capacity_multiplier``, (m,), below 1 in a shocked region), then
     in overtime (加班加点) up to ``overtime_share`` more at a premium on the unit cost; pay
     costs. ``sessions``: the announced sessions and the merchants they feature (rows of
-    merchants not in ``merchants`` are left out)."""
+    merchants not in ``merchants`` are left out); ``known``: the merchants' columns of
+    ``PRODUCTION_COLUMNS`` (n,), if already read. Returns (m,) their stock after production."""
     if not merchants:
-        return
+        return np.zeros(0, dtype=np.int64)
     cfg, ledger = merchants[0].cfg, merchants[0].ledger
     cover = cfg.learning.stock_cover_days
     cap = cfg.capacity
-    idx = column(merchants, "idx", np.int64)
-    accounts = column(merchants, "account", np.int64)
-    stock = column(merchants, "stock", np.int64)
-    unit_cost = column(merchants, "unit_cost_yuan")
-    fixed_cost = column(merchants, "fixed_cost_yuan")
-    demand = column(merchants, "demand_ema")
+    known = known if known is not None else columns(merchants, PRODUCTION_COLUMNS)
+    idx, accounts, stock = known["idx"], known["account"], known["stock"]
+    unit_cost, fixed_cost, demand = (
+        known["unit_cost_yuan"],
+        known["fixed_cost_yuan"],
+        known["demand_ema"],
+    )
     target = cover * np.maximum(demand, 1.0)
-    capacity = column(merchants, "capacity") * capacity_multiplier
+    capacity = known["capacity"] * capacity_multiplier
     affordable = np.maximum(0.0, ledger.balances[accounts]) / np.maximum(unit_cost, 1e-9)
     position = np.full(max(int(idx.max()), int(sessions.merchant.max(initial=0))) + 1, -1)
     position[idx] = np.arange(idx.size)
@@ -528,10 +543,11 @@ def produce(
     )
     periods = [m.period for m in merchants]
     period_cost = column(periods, "cost_yuan") + premium + fixed_cost
+    stock = stock + units
     for m, p, s, made, pre, extra, c in zip(
         merchants,
         periods,
-        (stock + units).tolist(),
+        stock.tolist(),
         units.tolist(),
         prestocked.tolist(),
         overtime.tolist(),
@@ -543,3 +559,4 @@ def produce(
         m.prestocked_today = pre
         m.overtime_units_total += extra
         p.cost_yuan = c
+    return stock

@@ -11,7 +11,7 @@ import mesa
 import numpy as np
 
 from sim import ledger as L
-from sim.arrays import column, ema, ensure_size
+from sim.arrays import ema, ensure_size
 from sim.governance import GovernanceRules, excess_rate_se, screening_intercepts
 from sim.kernels.auction import clear
 
@@ -135,19 +135,24 @@ class Platform(mesa.Agent):
         prior = self.cfg.traffic.conversion_prior_impressions
         return (units + prior * market) / (imps + prior)
 
-    def sell_traffic(self, merchants: list[Merchant], category: np.ndarray) -> TrafficSale:
-        """Phase 3: the auction of the day's paid impressions among the live listings
-        (``merchants``, their ``category``): per category, ``ad_load_share`` of its recent
-        daily impressions, cleared by generalised second price (:func:`sim.kernels.auction.
-        clear`) and paced to budgets. A merchant without cash or budget does not bid. The
-        impressions won become a ranking log-weight, ``log(1 + won / organic)`` with organic
-        the listing's recent impressions without paid traffic (at least
-        ``MIN_ORGANIC_IMPRESSIONS``), capped at ``log(MAX_PAID_FACTOR)``."""
+    def sell_traffic(
+        self,
+        idx: np.ndarray,
+        category: np.ndarray,
+        cash_yuan: np.ndarray,
+        traffic_budget_yuan: np.ndarray,
+        cpa: np.ndarray,
+    ) -> TrafficSale:
+        """Phase 3: the auction of the day's paid impressions among the live listings, (L,)
+        each: their merchants' idx, category, cash, daily traffic budget and bid per
+        conversion. Per category, ``ad_load_share`` of its recent daily impressions, cleared by
+        generalised second price (:func:`sim.kernels.auction.clear`) and paced to budgets. A
+        merchant without cash or budget does not bid. The impressions won become a ranking
+        log-weight, ``log(1 + won / organic)`` with organic the listing's recent impressions
+        without paid traffic (at least ``MIN_ORGANIC_IMPRESSIONS``), capped at
+        ``log(MAX_PAID_FACTOR)``."""
         t = self.cfg.traffic
-        idx = column(merchants, "idx", np.int64)
-        cash = self.ledger.balances[column(merchants, "account", np.int64)]
-        budget = np.where(cash > 0, column(merchants, "traffic_budget_yuan"), 0.0)
-        cpa = column(merchants, "cpa_bid_yuan")
+        budget = np.where(cash_yuan > 0, traffic_budget_yuan, 0.0)
         ecpm = cpa * self.predicted_conversion(idx) * 1000.0 if idx.size else np.zeros(0)
         supply = t.ad_load_share * self.category_impressions
         result = clear(category, ecpm, budget, supply, t.reserve_cpm_yuan)

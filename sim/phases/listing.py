@@ -8,13 +8,12 @@ with what consumers believe of each (claims, store scores)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import compress
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.agents.merchant import produce
-from sim.arrays import column
+from sim.agents.merchant import PRODUCTION_COLUMNS, produce
+from sim.arrays import columns
 from sim.catalog import Listings
 from sim.day import GovernanceCounts
 from sim.honesty import Shop, Terms, cheat_probability
@@ -32,6 +31,22 @@ if TYPE_CHECKING:
     from sim.rng import Streams
 
 KIND_INDEX = {kind: i for i, kind in enumerate(MERCHANT_KINDS)}
+
+LISTING_COLUMNS = PRODUCTION_COLUMNS | {
+    "region": np.int64,
+    "category": np.int64,
+    "price_yuan": np.float64,
+    "commission_rate": np.float64,
+    "claimed_quality": np.float32,
+    "true_quality": np.float32,
+    "violator": bool,
+    "cold_start_until": np.int64,
+    "traffic_budget_yuan": np.float64,
+    "cpa_bid_yuan": np.float64,
+    "kind": object,
+    "own_account": object,
+}
+"""The merchants' attributes the listing phase reads, with their dtypes."""
 
 EXPECTED_COMMISSIONED_SHARE = 0.5
 """Share of its sales a merchant expects to pay creators' commission on, when it weighs a
@@ -170,32 +185,42 @@ def list_products(
         else:
             intercepted += skus
             false_positives += skus * int(not cheats)
-    region = column(merchants, "region", np.int64)
-    produce(merchants, np.where(shocked[region], conditions.capacity_multiplier, 1.0), sessions)
+    # Every merchant's columns the day's listings need, read in one pass over the merchants.
+    state = columns(merchants, LISTING_COLUMNS)
+    state["stock"] = produce(
+        merchants,
+        np.where(shocked[state["region"]], conditions.capacity_multiplier, 1.0),
+        sessions,
+        state,
+    )
     for provider in providers:
         provider.collect_fees()
     # Programs serving each merchant today: boosts, and a recovery plan's terms (waived
     # take rate, payment delay, shipping insurance).
     service = programs.for_merchants(merchants, day, shocked)
     merchant_program = np.full(n_merchants_ever, -1, dtype=np.int64)
-    merchant_program[column(merchants, "idx", np.int64)] = service.recovery_program
+    merchant_program[state["idx"]] = service.recovery_program
     live_mask = np.fromiter((m.listing.live for m in merchants), bool, len(merchants))
-    live = list(compress(merchants, live_mask))
+    live = {name: values[live_mask] for name, values in state.items()}
     program, program_boost = service.boost_program[live_mask], service.boost[live_mask]
     recovery = service.recovery_program[live_mask]
-    idx = column(live, "idx", np.int64)
+    idx, category, stock = live["idx"], live["category"], live["stock"]
     merchant_to_listing = np.full(n_merchants_ever, -1, dtype=np.int64)
     merchant_to_listing[idx] = np.arange(idx.size)
-    category = column(live, "category", np.int64)
-    stock = column(live, "stock", np.int64)
     program, program_boost = paced_to_stock(program, program_boost, stock, platform.popularity[idx])
-    traffic = platform.sell_traffic(live, category)
+    traffic = platform.sell_traffic(
+        idx,
+        category,
+        platform.ledger.balances[live["account"]],
+        live["traffic_budget_yuan"],
+        live["cpa_bid_yuan"],
+    )
     take_rate = platform.take_rates[category].astype(np.float64)
     free_programs = [p for p in np.unique(recovery).tolist() if _commission_free(programs, p)]
     free = np.isin(recovery, free_programs)
     waived = np.where(free, take_rate, 0.0)
     take_rate = take_rate - waived
-    claimed = column(live, "claimed_quality", np.float32)
+    claimed = live["claimed_quality"]
     weight = platform.score_weight(idx)
     score = platform.store_score(idx)
     prior = config.consumers.purchase.quality_prior
@@ -203,10 +228,10 @@ def list_products(
     listings = Listings(
         merchant=idx,
         category=category,
-        price_yuan=column(live, "price_yuan"),
+        price_yuan=live["price_yuan"],
         claimed_quality=claimed,
-        true_quality=column(live, "true_quality", np.float32),
-        violator=column(live, "violator", bool),
+        true_quality=live["true_quality"],
+        violator=live["violator"],
         est_quality=est_quality,
         # Hidden scores are hidden from creators too: they then judge goods by their own
         # record and the prior alone.
@@ -217,21 +242,16 @@ def list_products(
         quality_if_doubting=weight * score + (1 - weight) * prior,
         popularity=relative(platform.popularity[idx]).astype(np.float32),
         # A commission can never exceed what the take rate leaves of the price.
-        commission_rate=np.minimum(column(live, "commission_rate"), 1.0 - take_rate).astype(
-            np.float32
-        ),
+        commission_rate=np.minimum(live["commission_rate"], 1.0 - take_rate).astype(np.float32),
         take_rate=take_rate.astype(np.float32),
         paid_boost=traffic.paid_boost,
-        boost=(
-            platform.boost(column(live, "cold_start_until", np.int64), day) + program_boost
-        ).astype(np.float32),
+        boost=(platform.boost(live["cold_start_until"], day) + program_boost).astype(np.float32),
         stock=stock,
-        region=column(live, "region", np.int64),
-        unit_cost_yuan=column(live, "unit_cost_yuan"),
-        kind=np.fromiter((KIND_INDEX[m.kind] for m in live), np.int64, len(live)),
-        own_account=np.array(
-            [m.own_account.idx if m.own_account is not None else -1 for m in live],
-            dtype=np.int64,
+        region=live["region"],
+        unit_cost_yuan=live["unit_cost_yuan"],
+        kind=np.fromiter((KIND_INDEX[k] for k in live["kind"]), np.int64, idx.size),
+        own_account=np.fromiter(
+            (a.idx if a is not None else -1 for a in live["own_account"]), np.int64, idx.size
         ),
         program=program,
         program_boost=program_boost,

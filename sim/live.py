@@ -35,12 +35,12 @@ session's life:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.agents.merchant import AnnouncedStock
 from sim.vocabulary import FEED, FOLLOW, LIVE
 
 if TYPE_CHECKING:
@@ -62,32 +62,6 @@ class Session:
     expected_units: float
     big: bool = False
     """A big session (大场): announced further ahead, promoted harder."""
-
-
-@dataclass(frozen=True)
-class AnnouncedStock:
-    """What announced sessions ask featured merchants to hold: one row per session and
-    merchant it features, (n,) each."""
-
-    merchant: np.ndarray
-    """(n,) int: the merchant idx."""
-    ahead: np.ndarray
-    """(n,) int: days until the session (0: today)."""
-    units: np.ndarray
-    """(n,) float: the units to hold for it."""
-
-    @classmethod
-    def none(cls) -> AnnouncedStock:
-        return cls(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64))
-
-    @classmethod
-    def of(cls, merchant: int, sessions: Sequence[tuple[int, float]]) -> AnnouncedStock:
-        """One merchant's (days ahead, units) of its sessions."""
-        return cls(
-            np.full(len(sessions), merchant, dtype=np.int64),
-            np.array([a for a, _ in sessions], dtype=np.int64),
-            np.array([u for _, u in sessions], dtype=np.float64),
-        )
 
 
 @dataclass

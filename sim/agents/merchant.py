@@ -15,7 +15,6 @@ import numpy as np
 from sim import ledger as L
 from sim.agents.listing import Listing
 from sim.arrays import column, columns, ema, group_rank
-from sim.live import AnnouncedStock
 
 if TYPE_CHECKING:
     from sim.config import MerchantsConfig
@@ -55,6 +54,32 @@ class PeriodStats:
     @property
     def profit_yuan(self) -> float:
         return self.revenue_yuan - self.cost_yuan
+
+
+@dataclass(frozen=True)
+class AnnouncedStock:
+    """What announced sessions ask featured merchants to hold: one row per session and
+    merchant it features, (n,) each."""
+
+    merchant: np.ndarray
+    """(n,) int: the merchant idx."""
+    ahead: np.ndarray
+    """(n,) int: days until the session (0: today)."""
+    units: np.ndarray
+    """(n,) float: the units to hold for it."""
+
+    @classmethod
+    def none(cls) -> AnnouncedStock:
+        return cls(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64))
+
+    @classmethod
+    def of(cls, merchant: int, sessions: Sequence[tuple[int, float]]) -> AnnouncedStock:
+        """One merchant's (days ahead, units) of its sessions."""
+        return cls(
+            np.full(len(sessions), merchant, dtype=np.int64),
+            np.array([a for a, _ in sessions], dtype=np.int64),
+            np.array([u for _, u in sessions], dtype=np.float64),
+        )
 
 
 class Merchant(mesa.Agent):

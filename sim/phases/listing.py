@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.agents.merchant import PRODUCTION_COLUMNS, produce
+from sim.agents.merchant import PRODUCTION_COLUMNS, AnnouncedStock, produce
 from sim.arrays import columns
 from sim.catalog import Listings
 from sim.day import GovernanceCounts
 from sim.honesty import Shop, Terms, cheat_probability
-from sim.live import AnnouncedStock
 from sim.programs import paced_to_stock
 from sim.vocabulary import MERCHANT_KINDS
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from operator import attrgetter
+
 import numpy as np
 
 
@@ -27,3 +30,17 @@ def ema(previous: float | np.ndarray, value: float | np.ndarray, memory_days: fl
     """Exponential moving average with time constant ``memory_days``."""
     alpha = 1.0 / max(memory_days, 1.0)
     return previous + alpha * (value - previous)
+
+
+def column(agents: Sequence, name: str, dtype=np.float64) -> np.ndarray:
+    """(n,) the attribute ``name`` of each of the n ``agents``, in order, as ``dtype``."""
+    return np.fromiter(map(attrgetter(name), agents), dtype, len(agents))
+
+
+def columns(agents: Sequence, dtypes: Mapping[str, type]) -> dict[str, np.ndarray]:
+    """The attributes named in ``dtypes`` (at least two) of each of the n ``agents``, read in
+    one pass over them (an agent's attributes together): name -> (n,) array of its dtype."""
+    table = np.empty((len(agents), len(dtypes)), dtype=object)
+    if agents:
+        table[:] = list(map(attrgetter(*dtypes), agents))
+    return {name: table[:, j].astype(dtype) for j, (name, dtype) in enumerate(dtypes.items())}

@@ -50,6 +50,12 @@ FLOW_KINDS = (
 )
 
 
+def _running_total(start: float, values: np.ndarray) -> float:
+    """``start`` plus (m,) ``values`` added one after another, in order (a cumulative sum,
+    which NumPy adds sequentially, not pairwise as it does a sum)."""
+    return float(np.cumsum(np.concatenate(([start], values)))[-1])
+
+
 class LedgerError(RuntimeError):
     """Money was created or destroyed: a bug, never a modelling outcome."""
 
@@ -116,6 +122,29 @@ class Ledger:
         total = float(amounts.sum())
         self.flows[kind] += total
         self.volume += total
+
+    def pay_rows(self, sources, target: int, amounts, kinds) -> None:
+        """Each of ``sources`` ((k,) int, distinct accounts) pays its row of ``amounts``
+        ((k, j) yuan, >= 0) to ``target``, the j transfers of a row of the kinds ``kinds``
+        (j names): the same balances, flows and volume, to the bit, as the k x j
+        :meth:`transfer` calls row by row (every running total is summed in that order; a
+        zero moves nothing)."""
+        amounts = np.asarray(amounts, dtype=np.float64)
+        if amounts.size == 0:
+            return
+        if not np.all(np.isfinite(amounts)) or np.any(amounts < 0):
+            raise LedgerError(f"invalid {'/'.join(kinds)} transfers (negative or not finite)")
+        paid = self.balances[sources]
+        for column in amounts.T:
+            paid = paid - column
+        self.balances[sources] = paid
+        flat = amounts.ravel()
+        self.balances[target] = _running_total(self.balances[target], flat)
+        for kind in dict.fromkeys(kinds):
+            of_kind = flat[np.tile([k == kind for k in kinds], amounts.shape[0])]
+            if np.any(of_kind != 0):
+                self.flows[kind] = _running_total(self.flows[kind], of_kind)
+        self.volume = _running_total(self.volume, flat)
 
     # the escrow's own bookkeeping -------------------------------------------------------------
 

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.agents.merchant import AnnouncedStock
 from sim.vocabulary import FEED, FOLLOW, LIVE
 
 if TYPE_CHECKING:
@@ -146,20 +147,28 @@ class LiveSchedule:
     def sessions_on(self, day: int) -> list[Session]:
         return self.by_day.get(day, [])
 
-    def announced_units(self, day: int) -> dict[int, list[tuple[int, float]]]:
-        """Merchant idx -> (days ahead, units) of each session announced from ``day`` to ``day
-        + lead_days`` that features it, the units being ``stock_cover`` x the session's
-        expected units; none when merchants do not pre-stock (``prestock`` off)."""
-        out: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    def announced_units(self, day: int) -> AnnouncedStock:
+        """The (days ahead, units) of each session announced from ``day`` to ``day +
+        lead_days``, for each merchant it features, the units being ``stock_cover`` x the
+        session's expected units; none when merchants do not pre-stock (``prestock`` off)."""
         if not self.config.prestock:
-            return out
+            return AnnouncedStock.none()
         cover = self.config.stock_cover
         lead = max(self.config.lead_days, self.config.big_lead_days)
-        for d in range(day, day + lead + 1):
-            for s in self.by_day.get(d, []):
-                for m in s.featured:
-                    out[m].append((d - day, cover * s.expected_units))
-        return out
+        days = range(day, day + lead + 1)
+        sessions = [s for d in days for s in self.by_day.get(d, [])]
+        ahead = [d - day for d in days for _ in self.by_day.get(d, [])]
+        featured = np.fromiter((len(s.featured) for s in sessions), np.int64, len(sessions))
+        return AnnouncedStock(
+            merchant=np.fromiter(
+                (m for s in sessions for m in s.featured), np.int64, int(featured.sum())
+            ),
+            ahead=np.repeat(np.array(ahead, dtype=np.int64), featured),
+            units=np.repeat(
+                cover * np.array([s.expected_units for s in sessions], dtype=np.float64),
+                featured,
+            ),
+        )
 
     def going_live(self, day: int, creator_idx: np.ndarray) -> np.ndarray:
         """(c,) bool: which of these creators hold a session today."""

@@ -5,6 +5,7 @@ expected profit stays negative or cash runs out."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -13,7 +14,7 @@ import numpy as np
 
 from sim import ledger as L
 from sim.agents.listing import Listing
-from sim.arrays import ema
+from sim.arrays import column, columns, ema, group_rank
 
 if TYPE_CHECKING:
     from sim.config import MerchantsConfig
@@ -53,6 +54,32 @@ class PeriodStats:
     @property
     def profit_yuan(self) -> float:
         return self.revenue_yuan - self.cost_yuan
+
+
+@dataclass(frozen=True)
+class AnnouncedStock:
+    """What announced sessions ask featured merchants to hold: one row per session and
+    merchant it features, (n,) each."""
+
+    merchant: np.ndarray
+    """(n,) int: the merchant idx."""
+    ahead: np.ndarray
+    """(n,) int: days until the session (0: today)."""
+    units: np.ndarray
+    """(n,) float: the units to hold for it."""
+
+    @classmethod
+    def none(cls) -> AnnouncedStock:
+        return cls(np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64))
+
+    @classmethod
+    def of(cls, merchant: int, sessions: Sequence[tuple[int, float]]) -> AnnouncedStock:
+        """One merchant's (days ahead, units) of its sessions."""
+        return cls(
+            np.full(len(sessions), merchant, dtype=np.int64),
+            np.array([a for a, _ in sessions], dtype=np.int64),
+            np.array([u for _, u in sessions], dtype=np.float64),
+        )
 
 
 class Merchant(mesa.Agent):
@@ -260,51 +287,21 @@ class Merchant(mesa.Agent):
     # phase 3: production ----------------------------------------------------------------------
 
     def produce(
-        self, capacity_multiplier: float = 1.0, sessions: list[tuple[int, float]] = ()
+        self, capacity_multiplier: float = 1.0, sessions: Sequence[tuple[int, float]] = ()
     ) -> None:
-        """Produce towards ``stock_cover_days`` of expected demand plus what announced live
-        sessions need in stock now (:meth:`session_stock_yuan`, as far as its cash pays for
-        it), within capacity (times ``capacity_multiplier``, below 1 in a shocked region),
-        then in overtime (加班加点) up to ``overtime_share`` more at a premium on the unit
-        cost; pay costs."""
-        cover = self.cfg.learning.stock_cover_days
-        cap = self.cfg.capacity
-        target = cover * max(self.demand_ema, 1.0)
-        capacity = self.capacity * capacity_multiplier
-        affordable = max(0.0, self.cash_yuan) / max(self.unit_cost_yuan, 1e-9)
-        for_sessions = min(self.session_stock_units(sessions, capacity), affordable)
+        """This merchant alone (:func:`produce`), its announced sessions' (days ahead,
+        units)."""
+        produce([self], np.array([capacity_multiplier]), AnnouncedStock.of(self.idx, sessions))
 
-        def plan(wanted: float) -> tuple[int, int]:
-            regular = int(min(capacity, wanted))
-            return regular, int(min(capacity * cap.overtime_share, wanted - regular))
-
-        regular, overtime = plan(max(0.0, target + for_sessions - self.stock))
-        units = regular + overtime
-        self.prestocked_today = units - sum(plan(max(0.0, target - self.stock)))
-        if units > 0:
-            cost = units * self.unit_cost_yuan
-            self.ledger.transfer(self.account, L.OUTSIDE, cost, "production_cost")
-            self.stock += units
-        if overtime > 0:
-            premium = overtime * self.unit_cost_yuan * cap.overtime_cost_premium
-            self.ledger.transfer(self.account, L.OUTSIDE, premium, "production_cost")
-            self.period.cost_yuan += premium
-            self.overtime_units_total += overtime
-        self.produced_today = units
-        self.ledger.transfer(self.account, L.OUTSIDE, self.fixed_cost_yuan, "fixed_cost")
-        self.period.cost_yuan += self.fixed_cost_yuan
-
-    def session_stock_units(self, sessions: list[tuple[int, float]], capacity: float) -> float:
-        """Units to hold now, beyond the usual target, for announced sessions ``(days ahead,
-        units)``, just in time: max over sessions s of (the units of the sessions up to s -
-        what can be added to stock before s), adding ``capacity x (1 + overtime_share) -
-        expected daily demand`` a day."""
+    def session_stock_units(self, sessions: Sequence[tuple[int, float]], capacity: float) -> float:
+        """This merchant alone (:func:`session_stock_units`)."""
         rate = max(0.0, capacity * (1 + self.cfg.capacity.overtime_share) - self.demand_ema)
-        need, total = 0.0, 0.0
-        for ahead, units in sorted(sessions):
-            total += units
-            need = max(need, total - rate * ahead)
-        return need
+        announced = AnnouncedStock.of(0, sessions)
+        return float(
+            session_stock_units(
+                np.array([rate]), announced.merchant, announced.ahead, announced.units
+            )[0]
+        )
 
     def session_price_yuan(
         self, discount_share: float, take_rate: float = 0.0, commission_rate: float = 0.0
@@ -471,3 +468,120 @@ class Merchant(mesa.Agent):
         self.fixed_cost_yuan = self.base_fixed_cost_yuan * (
             1 - c.overhead_share + c.overhead_share * relative
         )
+
+
+def session_stock_units(
+    rate: np.ndarray, owner: np.ndarray, ahead: np.ndarray, units: np.ndarray
+) -> np.ndarray:
+    """Units each of m merchants holds now, beyond its usual target, for its announced
+    sessions, just in time: max over its sessions s of (the units of its sessions up to s -
+    what it can add to stock before s), adding ``rate`` ((m,) units a day: capacity x (1 +
+    overtime_share) - expected daily demand, at least 0) a day. The sessions: (n,) each,
+    ``owner`` (the merchant's row in [0, m)), ``ahead`` (days until the session) and
+    ``units``; a merchant's sessions are taken in order of (ahead, units). -> (m,)."""
+    need = np.zeros(rate.size)
+    if owner.size == 0:
+        return need
+    order = np.lexsort((units, ahead, owner))
+    owner, ahead, units = owner[order], ahead[order], units[order]
+    rank = group_rank(owner)
+    total = np.zeros(rate.size)
+    # The r-th session of every merchant at once: each merchant's running total is added up
+    # session by session, in order.
+    for r in range(int(rank.max()) + 1):
+        at = rank == r
+        o = owner[at]
+        total[o] += units[at]
+        need[o] = np.maximum(need[o], total[o] - rate[o] * ahead[at])
+    return need
+
+
+PRODUCTION_COLUMNS = {
+    "idx": np.int64,
+    "account": np.int64,
+    "stock": np.int64,
+    "unit_cost_yuan": np.float64,
+    "fixed_cost_yuan": np.float64,
+    "demand_ema": np.float64,
+    "capacity": np.float64,
+}
+"""The merchants' attributes production reads (:func:`produce`), with their dtypes."""
+
+
+def produce(
+    merchants: Sequence[Merchant],
+    capacity_multiplier: np.ndarray,
+    sessions: AnnouncedStock,
+    known: Mapping[str, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Phase 3, every merchant of ``merchants`` (m, built with one config and ledger) at once:
+    produce towards ``stock_cover_days`` of expected demand plus what announced live sessions
+    need in stock now (:meth:`Merchant.session_stock_units`, as far as its cash pays for it),
+    within capacity (times ``capacity_multiplier``, (m,), below 1 in a shocked region), then
+    in overtime (加班加点) up to ``overtime_share`` more at a premium on the unit cost; pay
+    costs. ``sessions``: the announced sessions and the merchants they feature (rows of
+    merchants not in ``merchants`` are left out); ``known``: the merchants' columns of
+    ``PRODUCTION_COLUMNS`` (n,), if already read. Returns (m,) their stock after production."""
+    if not merchants:
+        return np.zeros(0, dtype=np.int64)
+    cfg, ledger = merchants[0].cfg, merchants[0].ledger
+    cover = cfg.learning.stock_cover_days
+    cap = cfg.capacity
+    known = known if known is not None else columns(merchants, PRODUCTION_COLUMNS)
+    idx, accounts, stock = known["idx"], known["account"], known["stock"]
+    unit_cost, fixed_cost, demand = (
+        known["unit_cost_yuan"],
+        known["fixed_cost_yuan"],
+        known["demand_ema"],
+    )
+    target = cover * np.maximum(demand, 1.0)
+    capacity = known["capacity"] * capacity_multiplier
+    affordable = np.maximum(0.0, ledger.balances[accounts]) / np.maximum(unit_cost, 1e-9)
+    position = np.full(max(int(idx.max()), int(sessions.merchant.max(initial=0))) + 1, -1)
+    position[idx] = np.arange(idx.size)
+    owner = position[sessions.merchant]
+    featured = owner >= 0
+    rate = np.maximum(0.0, capacity * (1 + cap.overtime_share) - demand)
+    for_sessions = np.minimum(
+        session_stock_units(
+            rate, owner[featured], sessions.ahead[featured], sessions.units[featured]
+        ),
+        affordable,
+    )
+
+    def plan(wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        regular = np.minimum(capacity, wanted).astype(np.int64)
+        overtime = np.minimum(capacity * cap.overtime_share, wanted - regular).astype(np.int64)
+        return regular, overtime
+
+    regular, overtime = plan(np.maximum(0.0, target + for_sessions - stock))
+    units = regular + overtime
+    usual_regular, usual_overtime = plan(np.maximum(0.0, target - stock))
+    prestocked = units - (usual_regular + usual_overtime)
+    cost = np.where(units > 0, units * unit_cost, 0.0)
+    premium = np.where(overtime > 0, overtime * unit_cost * cap.overtime_cost_premium, 0.0)
+    ledger.pay_rows(
+        accounts,
+        L.OUTSIDE,
+        np.column_stack([cost, premium, fixed_cost]),
+        ("production_cost", "production_cost", "fixed_cost"),
+    )
+    periods = [m.period for m in merchants]
+    period_cost = column(periods, "cost_yuan") + premium + fixed_cost
+    stock = stock + units
+    for m, p, s, made, pre, extra, c in zip(
+        merchants,
+        periods,
+        stock.tolist(),
+        units.tolist(),
+        prestocked.tolist(),
+        overtime.tolist(),
+        period_cost.tolist(),
+        strict=True,
+    ):
+        m.stock = s
+        m.produced_today = made
+        m.prestocked_today = pre
+        m.overtime_units_total += extra
+        p.cost_yuan = c
+    return stock

@@ -135,21 +135,24 @@ class Platform(mesa.Agent):
         prior = self.cfg.traffic.conversion_prior_impressions
         return (units + prior * market) / (imps + prior)
 
-    def sell_traffic(self, merchants: list[Merchant], category: np.ndarray) -> TrafficSale:
-        """Phase 3: the auction of the day's paid impressions among the live listings
-        (``merchants``, their ``category``): per category, ``ad_load_share`` of its recent
-        daily impressions, cleared by generalised second price (:func:`sim.kernels.auction.
-        clear`) and paced to budgets. A merchant without cash or budget does not bid. The
-        impressions won become a ranking log-weight, ``log(1 + won / organic)`` with organic
-        the listing's recent impressions without paid traffic (at least
-        ``MIN_ORGANIC_IMPRESSIONS``), capped at ``log(MAX_PAID_FACTOR)``."""
+    def sell_traffic(
+        self,
+        idx: np.ndarray,
+        category: np.ndarray,
+        cash_yuan: np.ndarray,
+        traffic_budget_yuan: np.ndarray,
+        cpa: np.ndarray,
+    ) -> TrafficSale:
+        """Phase 3: the auction of the day's paid impressions among the live listings, (L,)
+        each: their merchants' idx, category, cash, daily traffic budget and bid per
+        conversion. Per category, ``ad_load_share`` of its recent daily impressions, cleared by
+        generalised second price (:func:`sim.kernels.auction.clear`) and paced to budgets. A
+        merchant without cash or budget does not bid. The impressions won become a ranking
+        log-weight, ``log(1 + won / organic)`` with organic the listing's recent impressions
+        without paid traffic (at least ``MIN_ORGANIC_IMPRESSIONS``), capped at
+        ``log(MAX_PAID_FACTOR)``."""
         t = self.cfg.traffic
-        idx = np.array([m.idx for m in merchants], dtype=np.int64)
-        budget = np.array(
-            [m.traffic_budget_yuan if m.cash_yuan > 0 else 0.0 for m in merchants],
-            dtype=np.float64,
-        )
-        cpa = np.array([m.cpa_bid_yuan for m in merchants], dtype=np.float64)
+        budget = np.where(cash_yuan > 0, traffic_budget_yuan, 0.0)
         ecpm = cpa * self.predicted_conversion(idx) * 1000.0 if idx.size else np.zeros(0)
         supply = t.ad_load_share * self.category_impressions
         result = clear(category, ecpm, budget, supply, t.reserve_cpm_yuan)
@@ -192,11 +195,10 @@ class Platform(mesa.Agent):
             fresh, by_category, ema(self.category_impressions, by_category, m)
         )
 
-    def boost(self, merchant: Merchant, day: int) -> float:
-        """Cold-start boost for a service provider's new client."""
-        if day < merchant.cold_start_until:
-            return self.cold_start_boost
-        return 0.0
+    def boost(self, cold_start_until: np.ndarray, day: int) -> np.ndarray:
+        """Cold-start boost for service providers' new clients: (n,) the day each merchant's
+        cold start ends -> (n,) boost."""
+        return np.where(day < cold_start_until, self.cold_start_boost, 0.0)
 
     def charge_traffic(
         self,

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.agents.merchant import PRODUCTION_COLUMNS, AnnouncedStock, produce
+from sim.arrays import columns
 from sim.catalog import Listings
 from sim.day import GovernanceCounts
 from sim.honesty import Shop, Terms, cheat_probability
@@ -26,6 +28,24 @@ if TYPE_CHECKING:
     from sim.events import DayConditions
     from sim.programs import Programs
     from sim.rng import Streams
+
+KIND_INDEX = {kind: i for i, kind in enumerate(MERCHANT_KINDS)}
+
+LISTING_COLUMNS = PRODUCTION_COLUMNS | {
+    "region": np.int64,
+    "category": np.int64,
+    "price_yuan": np.float64,
+    "commission_rate": np.float64,
+    "claimed_quality": np.float32,
+    "true_quality": np.float32,
+    "violator": bool,
+    "cold_start_until": np.int64,
+    "traffic_budget_yuan": np.float64,
+    "cpa_bid_yuan": np.float64,
+    "kind": object,
+    "own_account": object,
+}
+"""The merchants' attributes the listing phase reads, with their dtypes."""
 
 EXPECTED_COMMISSIONED_SHARE = 0.5
 """Share of its sales a merchant expects to pay creators' commission on, when it weighs a
@@ -126,70 +146,80 @@ def list_products(
     conditions: DayConditions,
     terms: Terms,
     streams: Streams,
-    sessions: dict[int, list[tuple[int, float]]] | None = None,
+    sessions: AnnouncedStock | None = None,
 ) -> ListingDay:
     """``merchants`` are those in business (in activation order); ``n_merchants_ever`` sizes
-    the per-merchant arrays; ``sessions`` maps a merchant idx to the (days ahead, units) of the
-    announced live sessions featuring it (:meth:`sim.live.LiveSchedule.announced_units`)."""
-    sessions = sessions or {}
+    the per-merchant arrays; ``sessions`` are the announced live sessions and the merchants they
+    feature (:meth:`sim.live.LiveSchedule.announced_units`)."""
+    sessions = sessions if sessions is not None else AnnouncedStock.none()
     honesty = config.merchants.honesty
     relist_delay_days = config.platform.governance.relist_delay_days
     shocked = conditions.shocked_regions
     screened = intercepted = false_positives = 0
     launches = cheating = entrant = cheating_entrant = 0
     for merchant in merchants:
-        if merchant.listing.start_day(day):
-            merchant.listing.new_product()
-            rng = streams.generator("product", merchant.idx, merchant.listing.product_id)
-            first = merchant.launches == 0
-            cheats = chooses_to_cheat(
-                merchant, platform, terms, honesty.forced_cheat_share, day, rng.random()
-            )
-            merchant.launch(cheats)
-            launches += 1
-            cheating += int(cheats)
-            entrant += int(first)
-            cheating_entrant += int(first and cheats)
-            skus = honesty.skus_per_product
-            screened += skus if platform.rules.enabled else 0
-            passed = platform.screen_launch(merchant, day, skus)
-            lifetime = int(rng.geometric(1.0 / honesty.product_lifetime_days))
-            # An intercepted launch misses exactly relist_delay_days days.
-            merchant.listing.screened(
-                passed, retry_day=day + relist_delay_days, ends_day=day + lifetime
-            )
-            if passed:
-                platform.reset_quality_estimate(merchant.idx)
-            else:
-                intercepted += skus
-                false_positives += skus * int(not cheats)
-        merchant.produce(
-            conditions.capacity_multiplier if shocked[merchant.region] else 1.0,
-            sessions.get(merchant.idx, ()),
+        if not merchant.listing.start_day(day):
+            continue
+        merchant.listing.new_product()
+        rng = streams.generator("product", merchant.idx, merchant.listing.product_id)
+        first = merchant.launches == 0
+        cheats = chooses_to_cheat(
+            merchant, platform, terms, honesty.forced_cheat_share, day, rng.random()
         )
+        merchant.launch(cheats)
+        launches += 1
+        cheating += int(cheats)
+        entrant += int(first)
+        cheating_entrant += int(first and cheats)
+        skus = honesty.skus_per_product
+        screened += skus if platform.rules.enabled else 0
+        passed = platform.screen_launch(merchant, day, skus)
+        lifetime = int(rng.geometric(1.0 / honesty.product_lifetime_days))
+        # An intercepted launch misses exactly relist_delay_days days.
+        merchant.listing.screened(
+            passed, retry_day=day + relist_delay_days, ends_day=day + lifetime
+        )
+        if passed:
+            platform.reset_quality_estimate(merchant.idx)
+        else:
+            intercepted += skus
+            false_positives += skus * int(not cheats)
+    # Every merchant's columns the day's listings need, read in one pass over the merchants.
+    state = columns(merchants, LISTING_COLUMNS)
+    state["stock"] = produce(
+        merchants,
+        np.where(shocked[state["region"]], conditions.capacity_multiplier, 1.0),
+        sessions,
+        state,
+    )
     for provider in providers:
         provider.collect_fees()
     # Programs serving each merchant today: boosts, and a recovery plan's terms (waived
     # take rate, payment delay, shipping insurance).
     service = programs.for_merchants(merchants, day, shocked)
     merchant_program = np.full(n_merchants_ever, -1, dtype=np.int64)
-    merchant_program[[m.idx for m in merchants]] = service.recovery_program
-    live_mask = np.array([m.listing.live for m in merchants], dtype=bool)
-    live = [m for m in merchants if m.listing.live]
+    merchant_program[state["idx"]] = service.recovery_program
+    live_mask = np.fromiter((m.listing.live for m in merchants), bool, len(merchants))
+    live = {name: values[live_mask] for name, values in state.items()}
     program, program_boost = service.boost_program[live_mask], service.boost[live_mask]
     recovery = service.recovery_program[live_mask]
-    idx = np.array([m.idx for m in live], dtype=np.int64)
+    idx, category, stock = live["idx"], live["category"], live["stock"]
     merchant_to_listing = np.full(n_merchants_ever, -1, dtype=np.int64)
     merchant_to_listing[idx] = np.arange(idx.size)
-    category = np.array([m.category for m in live], dtype=np.int64)
-    stock = np.array([m.stock for m in live], dtype=np.int64)
     program, program_boost = paced_to_stock(program, program_boost, stock, platform.popularity[idx])
-    traffic = platform.sell_traffic(live, category)
-    take_rate = np.array([platform.take_rate_for(m) for m in live], dtype=np.float64)
-    free = np.array([_commission_free(programs, p) for p in recovery], dtype=bool)
+    traffic = platform.sell_traffic(
+        idx,
+        category,
+        platform.ledger.balances[live["account"]],
+        live["traffic_budget_yuan"],
+        live["cpa_bid_yuan"],
+    )
+    take_rate = platform.take_rates[category].astype(np.float64)
+    free_programs = [p for p in np.unique(recovery).tolist() if _commission_free(programs, p)]
+    free = np.isin(recovery, free_programs)
     waived = np.where(free, take_rate, 0.0)
     take_rate = take_rate - waived
-    claimed = np.array([m.claimed_quality for m in live], dtype=np.float32)
+    claimed = live["claimed_quality"]
     weight = platform.score_weight(idx)
     score = platform.store_score(idx)
     prior = config.consumers.purchase.quality_prior
@@ -197,10 +227,10 @@ def list_products(
     listings = Listings(
         merchant=idx,
         category=category,
-        price_yuan=np.array([m.price_yuan for m in live], dtype=np.float64),
+        price_yuan=live["price_yuan"],
         claimed_quality=claimed,
-        true_quality=np.array([m.true_quality for m in live], dtype=np.float32),
-        violator=np.array([m.violator for m in live], dtype=bool),
+        true_quality=live["true_quality"],
+        violator=live["violator"],
         est_quality=est_quality,
         # Hidden scores are hidden from creators too: they then judge goods by their own
         # record and the prior alone.
@@ -211,19 +241,16 @@ def list_products(
         quality_if_doubting=weight * score + (1 - weight) * prior,
         popularity=relative(platform.popularity[idx]).astype(np.float32),
         # A commission can never exceed what the take rate leaves of the price.
-        commission_rate=np.minimum(
-            np.array([m.commission_rate for m in live]), 1.0 - take_rate
-        ).astype(np.float32),
+        commission_rate=np.minimum(live["commission_rate"], 1.0 - take_rate).astype(np.float32),
         take_rate=take_rate.astype(np.float32),
         paid_boost=traffic.paid_boost,
-        boost=(np.array([platform.boost(m, day) for m in live]) + program_boost).astype(np.float32),
+        boost=(platform.boost(live["cold_start_until"], day) + program_boost).astype(np.float32),
         stock=stock,
-        region=np.array([m.region for m in live], dtype=np.int64),
-        unit_cost_yuan=np.array([m.unit_cost_yuan for m in live], dtype=np.float64),
-        kind=np.array([MERCHANT_KINDS.index(m.kind) for m in live], dtype=np.int64),
-        own_account=np.array(
-            [m.own_account.idx if m.own_account is not None else -1 for m in live],
-            dtype=np.int64,
+        region=live["region"],
+        unit_cost_yuan=live["unit_cost_yuan"],
+        kind=np.fromiter((KIND_INDEX[k] for k in live["kind"]), np.int64, idx.size),
+        own_account=np.fromiter(
+            (a.idx if a is not None else -1 for a in live["own_account"]), np.int64, idx.size
         ),
         program=program,
         program_boost=program_boost,

@@ -26,6 +26,30 @@ def group_rank(keys: np.ndarray) -> np.ndarray:
     return np.arange(keys.size) - start
 
 
+def unique_ints(values: np.ndarray) -> np.ndarray:
+    """The distinct values of an integer array, sorted: ``np.unique(values)``, found by
+    sorting (NumPy's ``np.unique`` uses a hash table, many times slower on arrays of a million
+    and more)."""
+    values = np.sort(np.asarray(values).ravel())
+    if values.size == 0:
+        return values
+    distinct = np.empty(values.size, dtype=bool)
+    distinct[0] = True
+    np.not_equal(values[1:], values[:-1], out=distinct[1:])
+    return values[distinct]
+
+
+def count_distinct(values: np.ndarray) -> int:
+    """How many distinct values an integer array holds; in one pass when it is sorted (the
+    day's orders are in consumer order), else by sorting."""
+    values = np.asarray(values).ravel()
+    if values.size < 2:
+        return int(values.size)
+    if bool(np.all(values[1:] >= values[:-1])):
+        return int(np.count_nonzero(values[1:] != values[:-1])) + 1
+    return int(unique_ints(values).size)
+
+
 def ema(previous: float | np.ndarray, value: float | np.ndarray, memory_days: float):
     """Exponential moving average with time constant ``memory_days``."""
     alpha = 1.0 / max(memory_days, 1.0)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.arrays import unique_ints
+
 
 class ColumnTable:
     """Rows stored as one array per named column, appended in batches and removed by mask."""
@@ -120,7 +122,7 @@ class BuyerHistory:
 
     def add(self, consumer: np.ndarray, merchant: np.ndarray, day: int = 0) -> None:
         """Record orders placed on ``day``."""
-        k = np.unique(self.key(consumer, merchant))
+        k = unique_ints(self.key(consumer, merchant))
         pos, found = self._find(k)
         self.last_day[pos[found]] = day
         new = k[~found]

@@ -179,33 +179,36 @@ def day_rules(config: Scenario, conditions: DayConditions, need_weight: np.ndarr
     )
 
 
-def favorite_listings(population: Population, listings: Listings) -> np.ndarray:
-    """(n,) each consumer's remembered merchant's live listing today, or -1."""
-    return np.where(
-        population.favorite_merchant >= 0,
-        listings.merchant_to_listing[np.maximum(population.favorite_merchant, 0)],
-        -1,
-    )
+def _listing_of(merchant: np.ndarray, listings: Listings) -> np.ndarray:
+    """Each merchant's live listing today (-1 for none, and for merchant -1)."""
+    return np.where(merchant >= 0, listings.merchant_to_listing[np.maximum(merchant, 0)], -1)
 
 
-def disappointing_listings(population: Population, listings: Listings) -> np.ndarray:
+def favorite_listings(population: Population, listings: Listings, rows=slice(None)) -> np.ndarray:
+    """(n,) each consumer's remembered merchant's live listing today, or -1 (of the consumers
+    in ``rows`` only, when given)."""
+    return _listing_of(population.favorite_merchant[rows], listings)
+
+
+def disappointing_listings(
+    population: Population, listings: Listings, rows=slice(None)
+) -> np.ndarray:
     """(n,) the live listing today of the merchant of each consumer's last disappointing
-    order, or -1."""
-    return np.where(
-        population.disappointing_merchant >= 0,
-        listings.merchant_to_listing[np.maximum(population.disappointing_merchant, 0)],
-        -1,
-    )
+    order, or -1 (of the consumers in ``rows`` only, when given)."""
+    return _listing_of(population.disappointing_merchant[rows], listings)
 
 
 def consumer_chunks(
     population: Population,
     follows: FollowGraph,
-    favorite_listing: np.ndarray,
-    disappointing_listing: np.ndarray,
+    favorite_listing: np.ndarray | None,
+    disappointing_listing: np.ndarray | None,
+    listings: Listings | None = None,
 ):
     """The population in chunks of :data:`CHUNK_CONSUMERS`: views of its arrays, as
-    stored (the kernel widens each value to float64 as it reads it)."""
+    stored (the kernel widens each value to float64 as it reads it). Without
+    ``favorite_listing`` and ``disappointing_listing`` (None), each chunk's are looked up in
+    ``listings`` as it is cut (no array over the whole population)."""
     pop = population
     for start in range(0, pop.n, CHUNK_CONSUMERS):
         sl = slice(start, min(start + CHUNK_CONSUMERS, pop.n))
@@ -215,8 +218,16 @@ def consumer_chunks(
             active_prob=pop.active_prob[sl],
             attention=pop.attention[sl],
             need_category=pop.need_category[sl],
-            favorite_listing=favorite_listing[sl],
-            disappointing_listing=disappointing_listing[sl],
+            favorite_listing=(
+                favorite_listings(pop, listings, sl)
+                if favorite_listing is None
+                else favorite_listing[sl]
+            ),
+            disappointing_listing=(
+                disappointing_listings(pop, listings, sl)
+                if disappointing_listing is None
+                else disappointing_listing[sl]
+            ),
             interest=pop.interest[sl],
             affinity=pop.affinity[sl],
             log_affinity=pop.log_affinity[sl],
@@ -270,9 +281,7 @@ def match(
     active_consumers = 0
     intents, follow_events = [], []
     patience = config.consumers.need_patience_days
-    chunks = consumer_chunks(
-        pop, follows, favorite_listings(pop, listings), disappointing_listings(pop, listings)
-    )
+    chunks = consumer_chunks(pop, follows, None, None, listings)
     run = run_chunks if kernel is None else kernel.run_chunks
     for chunk, out in run(engine, chunks, tables, rules, key, threads):
         sl = slice(int(chunk.index[0]), int(chunk.index[-1]) + 1)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.arrays import count_distinct
 from sim.kernels.purchase import ration
 from sim.population import NO_NEED
 from sim.vocabulary import CHANNELS, MERCHANT_KINDS
@@ -69,8 +70,8 @@ def purchase(
     seen = history.seen(consumer, merchant, since)
     new_customer_orders = int((~seen).sum())
     new_by_channel = np.bincount(orders["channel"][~seen], minlength=N_CHANNELS)
-    buyers = int(np.unique(consumer).size)
-    repurchasing = int(np.unique(consumer[seen]).size)
+    buyers = count_distinct(consumer)
+    repurchasing = count_distinct(consumer[seen])
     history.add(consumer, merchant, day)
     met = population.need_category[consumer] == listings.category[j]
     # An order that meets no need of its buyer's was bought on impulse (returned more often).

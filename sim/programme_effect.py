@@ -122,9 +122,9 @@ def split_by_program_days(
     total_metric: str = "gmv_yuan",
     spend_metric: str = SPEND_METRIC,
 ) -> ProgramWindows:
-    """:func:`split_program_gmv` over the days each pair's program ran (up to the last day it
-    spent in the run with it; both runs cut at that day) and over the days after. The paired
-    tables share their day labels."""
+    """:func:`split_program_gmv` over the days each pair's program ran (from the run's first
+    counted day up to the last day it spent in the run with it; both runs cut at that day) and
+    over the days after. The paired tables share their day labels."""
     if len(with_program) != len(without) or not with_program:
         raise ValueError("the two arms need the same, non-zero number of paired runs")
     last_days = tuple(last_program_day(a, spend_metric) for a in with_program)

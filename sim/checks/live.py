@@ -1,5 +1,6 @@
 """Stylized facts of live sessions and programs: a session sells what its merchant stocked for
-it, and a traffic program creates demand as well as diverting it."""
+it, the record session sells a month of its merchant's output, and a traffic program creates
+demand as well as diverting it."""
 
 from __future__ import annotations
 

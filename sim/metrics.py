@@ -228,7 +228,18 @@ def fit_power_law_tail(
         distance = float(np.max(np.abs(empirical - model)))
         if distance < best[0]:
             best = (distance, float(alpha), float(xmin), int(tail.size))
-    return best[1], best[2], best[3]
+    return _significant(best[1], ALPHA_DIGITS), best[2], best[3]
+
+
+ALPHA_DIGITS = 9
+"""Significant digits of a fitted tail exponent. NumPy's vectorised log and power differ in
+the last bit between CPUs (the AVX-512 loops against the AVX2 ones), so the exponent is
+rounded to digits every CPU agrees on: a run's metrics are then the same on any machine."""
+
+
+def _significant(value: float, digits: int) -> float:
+    """``value`` rounded to ``digits`` significant digits (NaN stays NaN)."""
+    return float(f"{value:.{digits}g}")
 
 
 # --- sales ----------------------------------------------------------------------------------

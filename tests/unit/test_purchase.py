@@ -390,6 +390,20 @@ def test_ration_of_nothing_is_empty():
     assert ration(np.empty(0, dtype=int), np.array([3]), np.random.default_rng(0)).size == 0
 
 
+def test_ration_serves_each_short_listing_by_its_priority_draws():
+    """An oversubscribed listing fills the orders with the lowest of the priorities drawn for
+    all of the day's orders (one draw per order, in order), whatever the other listings."""
+    rng = np.random.default_rng(3)
+    listing = rng.integers(0, 40, 5_000)
+    stock = rng.integers(-2, 200, 40)
+    filled = ration(listing, stock, np.random.default_rng(4))
+    priority = np.random.default_rng(4).random(listing.size)
+    for j in range(stock.size):
+        mine = np.flatnonzero(listing == j)
+        served = mine[np.argsort(priority[mine], kind="stable")][: max(stock[j], 0)]
+        assert set(np.flatnonzero(filled & (listing == j))) == set(served)
+
+
 def test_ration_serves_orders_in_random_order():
     """With stock 2 and 5 intents, each intent is filled with chance 2/5 (binomial bounds)."""
     rng = np.random.default_rng(2)

@@ -233,8 +233,8 @@ def fit_power_law_tail(
 
 ALPHA_DIGITS = 9
 """Significant digits of a fitted tail exponent. NumPy's vectorised log and power differ in
-the last bit between CPUs (the AVX-512 loops against the AVX2 ones), so the exponent is
-rounded to digits every CPU agrees on: a run's metrics are then the same on any machine."""
+the last bit between CPUs (the AVX-512 loops against the AVX2 ones); rounded, the exponent
+does not move with them, and a run's tail metrics do not depend on the machine."""
 
 
 def _significant(value: float, digits: int) -> float:

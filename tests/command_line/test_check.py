@@ -76,8 +76,9 @@ KNOWN_FAILURES = {
         "consumers over 120 days (four paired seeds) the consumers woken spend +283,584 yuan "
         "(se 99,955) and everyone else -137,406 (se 186,504), so waking adds +146,178 yuan of "
         "GMV (se 262,265); at full scale (30,000 consumers, 365 days, three seeds) it adds "
-        "1.54 million (se 0.32 million) and the case holds on an AVX-512 machine, but "
-        "0.76 million (se 0.54 million) on an AVX2 one, where it fails (docs/MODEL.md §7.27)"
+        "1.54 million (se 0.32 million) and the case held on the machine that first measured "
+        "it, but 0.76 million (se 0.54 million) on one with AVX2 and no AVX-512, where it fails "
+        "(docs/MODEL.md §7.27)"
     ),
 }
 """Cases whose quick version is known to fail, and why. Strict: once one holds, its test

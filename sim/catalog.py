@@ -34,7 +34,9 @@ class Listings:
     take_rate: np.ndarray  # (L,) float32
     paid_boost: np.ndarray  # (L,) float32, log-weight bought as traffic today (0 = none)
     boost: np.ndarray  # (L,) float32, program and cold-start log-weight
-    stock: np.ndarray  # (L,) int64 units available
+    stock: np.ndarray  # (L,) int64 units in stock (none while the merchant owes pre-sold units)
+    presale_units: np.ndarray  # (L,) int64 units the listing takes orders for beyond its stock
+    # today (预售: set by a live session featuring it, sim.live.open_sessions)
     region: np.ndarray  # (L,) int64 merchant's region
     unit_cost_yuan: np.ndarray  # (L,) float64
     kind: np.ndarray  # (L,) int64 index into MERCHANT_KINDS

@@ -732,6 +732,14 @@ class LiveSessionsConfig(Strict):
         "Whether featured merchants produce ahead for an announced session (on top of their "
         "usual stock target, within capacity, overtime and cash)."
     )
+    presale_days: int = _f(
+        "Pre-sale (预售): on a session day a featured merchant also takes orders beyond its "
+        "stock, up to what it can make in this many days at capacity and overtime, less what "
+        "it already owes; a pre-sold order ships once its unit is made (0: no pre-sale, a "
+        "session sells only what is in stock).",
+        ge=0,
+        le=90,
+    )
     stock_cover: float = _f(
         "Units a featured merchant stocks for a session, in multiples of the session's "
         "expected demand for its goods.",

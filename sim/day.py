@@ -358,6 +358,12 @@ class DayCounts:
         definition="""Units merchants produced that day for live sessions announced to feature
         them, beyond their usual stock target.""",
     )
+    presold_units: int = counter(
+        metric="presold_units",
+        unit="units",
+        definition="""Units sold that day on pre-sale (creators.live.presale_days): ordered in a live
+        session beyond the merchant's stock, shipped once made.""",
+    )
     interest_woken: int = counter(
         metric="interest_woken",
         unit="consumers",

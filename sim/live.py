@@ -25,8 +25,11 @@ session's life:
    recommender's ``session_boost`` (reminders to those who booked it), and, with
    ``feed_entries``, the creator's short videos of the day lead into the room: they are shown in
    the feed, and followers who open the creator's content find the room (notified followers).
-   The consumer kernel's live-room urgency applies to every visit of the room. Stock rations the
-   orders: a session stocks out when the merchant's stock (pre-stock included) binds;
+   The consumer kernel's live-room urgency applies to every visit of the room. Stock and
+   pre-sale ration the orders: a featured offer also takes orders beyond its stock, up to
+   what its merchant can make in ``presale_days`` at capacity and overtime less what it
+   already owes (预售; those orders ship as the units are made), and a session stocks out
+   when that binds too;
 4. **the record** (after phase 6): the session's GMV, the units asked for and sold of each
    featured merchant, and its stock-outs; the creator folds the units asked for per featured
    offer into its forecast.
@@ -203,7 +206,9 @@ def open_sessions(
     """Phase 4, after content: today's sessions put their featured merchants' limited-time
     prices on the day's listings and their marks on the day's content (which items belong to
     a session, which short videos lead into the room, the session boost). ``merchants`` are
-    every one ever made, by idx. Changes ``listings.price_yuan`` and ``content`` in place."""
+    every one ever made, by idx. Changes ``listings.price_yuan``, ``listings.presale_units``
+    (the featured offers' pre-sale, :meth:`sim.agents.merchant.Merchant.presale_units`) and
+    ``content`` in place."""
     live_creators = set(content.creator[content.is_live].tolist()) if content.n else set()
     held = [s for s in schedule.sessions_on(day) if s.creator in live_creators]
     creator = np.array([s.creator for s in held], dtype=np.int64)
@@ -222,11 +227,13 @@ def open_sessions(
     f_listing = np.array(f_listing, dtype=np.int64)
     discounted = np.unique(f_listing)
     for j in discounted:
-        listings.price_yuan[j] = merchants[int(listings.merchant[j])].session_price_yuan(
+        merchant = merchants[int(listings.merchant[j])]
+        listings.price_yuan[j] = merchant.session_price_yuan(
             config.discount_share,
             float(listings.take_rate[j]),
             float(listings.commission_rate[j]),
         )
+        listings.presale_units[j] = merchant.presale_units(config.presale_days)
     session = np.full(content.n, -1, dtype=np.int64)
     if content.n and creator.size:
         in_session = np.isin(content.creator, creator)

@@ -871,6 +871,7 @@ for _name in (
     "featured_offers",
     "featured_offers_stocked_out",
     "prestocked_units",
+    "presold_units",
     "interest_woken",
 ):
     counter_metric(DayCounts, _name)

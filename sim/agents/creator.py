@@ -200,7 +200,9 @@ class Creator(mesa.Agent):
         cfg = self.cfg
         if self.owner is not None or listings.n == 0:
             return
-        live = [m for m in self.offers if listings.of_merchant(m) >= 0]
+        # A sold-out offer (no stock and no pre-sale: its merchant owes pre-sold units, or a
+        # shock stopped it) earns nothing until it is made again: the creator replaces it.
+        live = [m for m in self.offers if _on_sale(listings, listings.of_merchant(m))]
         due = day >= self.next_selection_day
         if not due and len(live) * 2 >= len(self.offers) and self.offers:
             return
@@ -213,6 +215,7 @@ class Creator(mesa.Agent):
             candidates = np.union1d(candidates, self.mcn.brokered_listings(self, listings, day))
         carried = np.array([listings.of_merchant(m) for m in live], dtype=np.int64)
         candidates = np.union1d(candidates, carried).astype(np.int64)
+        candidates = candidates[_on_sale(listings, candidates)]
         if candidates.size == 0:
             self.offers = []
             return
@@ -339,3 +342,13 @@ class Creator(mesa.Agent):
             self.mcn.receive_share(share)
             self.income_today_yuan -= share
             self.income_total_yuan -= share
+
+
+def _on_sale(listings: Listings, j):
+    """Whether listing ``j`` (an index or (n,) indices; -1: none) has units to sell today: in
+    stock or on pre-sale. A bool or (n,) bool."""
+    j = np.asarray(j)
+    known = j >= 0
+    safe = np.where(known, j, 0)
+    on_sale = known & ((listings.stock[safe] + listings.presale_units[safe]) > 0)
+    return bool(on_sale) if on_sale.ndim == 0 else on_sale

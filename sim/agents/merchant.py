@@ -295,13 +295,33 @@ class Merchant(mesa.Agent):
 
     def session_stock_units(self, sessions: Sequence[tuple[int, float]], capacity: float) -> float:
         """This merchant alone (:func:`session_stock_units`)."""
-        rate = max(0.0, capacity * (1 + self.cfg.capacity.overtime_share) - self.demand_ema)
+        rate = max(0.0, most_output(capacity, self.cfg.capacity.overtime_share) - self.demand_ema)
         announced = AnnouncedStock.of(0, sessions)
         return float(
             session_stock_units(
                 np.array([rate]), announced.merchant, announced.ahead, announced.units
             )[0]
         )
+
+    @property
+    def units_owed(self) -> int:
+        """Units sold on pre-sale and not yet made (a stock below zero)."""
+        return max(0, -self.stock)
+
+    def presale_units(self, presale_days: int) -> int:
+        """Units this merchant takes orders for today beyond its stock (预售): what it can make
+        in ``presale_days`` at capacity and overtime (:func:`most_output`), less what it
+        already owes."""
+        made = most_output(self.capacity, self.cfg.capacity.overtime_share) * presale_days
+        return max(0, int(made) - self.units_owed)
+
+    def presale_ship_days(self, place: np.ndarray) -> np.ndarray:
+        """Days until the pre-sold units at ``place`` (1, 2, ...: their places among today's
+        pre-sold units, in order of sale) are made: the k-th is made once the units owed
+        before today and k units more are, at capacity and overtime a day. (p,) -> (p,)
+        int32."""
+        output = max(most_output(self.capacity, self.cfg.capacity.overtime_share), 1e-9)
+        return np.ceil((self.units_owed + place) / output).astype(np.int32)
 
     def session_price_yuan(
         self, discount_share: float, take_rate: float = 0.0, commission_rate: float = 0.0
@@ -470,6 +490,13 @@ class Merchant(mesa.Agent):
         )
 
 
+def most_output(capacity, overtime_share: float):
+    """Whole units a merchant can make in a day: its capacity and the overtime beyond it
+    (加班加点), each in whole units, as production makes them (:func:`produce`). Floats or
+    (m,) arrays."""
+    return np.floor(capacity) + np.floor(capacity * overtime_share)
+
+
 def session_stock_units(
     rate: np.ndarray, owner: np.ndarray, ahead: np.ndarray, units: np.ndarray
 ) -> np.ndarray:
@@ -515,7 +542,8 @@ def produce(
     known: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Phase 3, every merchant of ``merchants`` (m, built with one config and ledger) at once:
-    produce towards ``stock_cover_days`` of expected demand plus what announced live sessions
+    produce towards ``stock_cover_days`` of expected demand (first the units owed to pre-sale
+    buyers, a stock below zero) plus what announced live sessions
     need in stock now (:meth:`Merchant.session_stock_units`, as far as its cash pays for it),
     within capacity (times ``capacity_multiplier``, (m,), below 1 in a shocked region), then
     in overtime (加班加点) up to ``overtime_share`` more at a premium on the unit cost; pay
@@ -541,7 +569,7 @@ def produce(
     position[idx] = np.arange(idx.size)
     owner = position[sessions.merchant]
     featured = owner >= 0
-    rate = np.maximum(0.0, capacity * (1 + cap.overtime_share) - demand)
+    rate = np.maximum(0.0, most_output(capacity, cap.overtime_share) - demand)
     for_sessions = np.minimum(
         session_stock_units(
             rate, owner[featured], sessions.ahead[featured], sessions.units[featured]
@@ -550,6 +578,7 @@ def produce(
     )
 
     def plan(wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # Whole units within capacity, then in overtime: at most most_output(capacity) a day.
         regular = np.minimum(capacity, wanted).astype(np.int64)
         overtime = np.minimum(capacity * cap.overtime_share, wanted - regular).astype(np.int64)
         return regular, overtime

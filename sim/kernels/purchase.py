@@ -283,23 +283,33 @@ def within_budget(consumer: np.ndarray, price: np.ndarray, budget: np.ndarray) -
     return keep
 
 
-def ration(listing: np.ndarray, stock: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Mask of orders filled when demand meets stock: each listing's orders are served in random
-    order until its stock runs out.
+def queue_positions(listing: np.ndarray, stock: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each order's place (0, 1, ...) in the queue of its listing's orders, served in random
+    order, for listings asked for more than their ``stock``; -1 for the orders of every other
+    listing (stock serves them all, in any order).
 
-    listing (m,) int into ``stock`` (L,) units. Returns (m,) bool.
+    listing (m,) int into ``stock`` (L,) units. Returns (m,) int64.
     """
+    position = np.full(listing.size, -1, dtype=np.int64)
     if listing.size == 0:
-        return np.zeros(0, dtype=bool)
+        return position
     priority = rng.random(listing.size)
     # Only the orders of listings asked for more than their stock need an order of service;
     # sorting just those (a few stock-outs a day) instead of every order saves a sort of the
-    # whole day's orders, and the served set is the same.
+    # whole day's orders.
     asked = np.bincount(listing, minlength=stock.size)
     rows = np.flatnonzero((asked > stock)[listing])
-    filled = np.ones(listing.size, dtype=bool)
     if rows.size:
         short = listing[rows]
         order = np.lexsort((priority[rows], short))
-        filled[rows[order]] = group_rank(short[order]) < stock[short[order]]
-    return filled
+        position[rows[order]] = group_rank(short[order])
+    return position
+
+
+def ration(listing: np.ndarray, stock: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Mask of orders filled when demand meets stock: each listing's orders are served in random
+    order (:func:`queue_positions`) until its stock runs out.
+
+    listing (m,) int into ``stock`` (L,) units. Returns (m,) bool.
+    """
+    return queue_positions(listing, stock, rng) < stock[listing]

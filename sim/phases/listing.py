@@ -203,7 +203,8 @@ def list_products(
     live = {name: values[live_mask] for name, values in state.items()}
     program, program_boost = service.boost_program[live_mask], service.boost[live_mask]
     recovery = service.recovery_program[live_mask]
-    idx, category, stock = live["idx"], live["category"], live["stock"]
+    # A stock below zero is owed to pre-sale buyers: nothing of it is on sale.
+    idx, category, stock = live["idx"], live["category"], np.maximum(live["stock"], 0)
     merchant_to_listing = np.full(n_merchants_ever, -1, dtype=np.int64)
     merchant_to_listing[idx] = np.arange(idx.size)
     program, program_boost = paced_to_stock(program, program_boost, stock, platform.popularity[idx])
@@ -246,6 +247,7 @@ def list_products(
         paid_boost=traffic.paid_boost,
         boost=(platform.boost(live["cold_start_until"], day) + program_boost).astype(np.float32),
         stock=stock,
+        presale_units=np.zeros(idx.size, dtype=np.int64),
         region=live["region"],
         unit_cost_yuan=live["unit_cost_yuan"],
         kind=np.fromiter((KIND_INDEX[k] for k in live["kind"]), np.int64, idx.size),

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.arrays import count_distinct
-from sim.kernels.purchase import ration
+from sim.kernels.purchase import queue_positions
 from sim.population import NO_NEED
 from sim.vocabulary import CHANNELS, MERCHANT_KINDS
 
@@ -41,6 +41,29 @@ class Purchases:
     """(M,) float units sold per merchant idx today."""
     margin_yuan: float
     """Sales net of take rate and commission, less unit costs."""
+    presold_units: int = 0
+    """Orders filled beyond stock, on pre-sale (they ship when made)."""
+
+
+def presale_delays(
+    beyond_stock: np.ndarray, listing: np.ndarray, listings: Listings, merchants: list[Merchant]
+) -> np.ndarray:
+    """Days each order waits to be made before it ships: 0 for an order stock filled,
+    :meth:`sim.agents.merchant.Merchant.presale_ship_days` for one pre-sold. ``beyond_stock``
+    (o,) is each order's place in its listing's queue less the listing's stock (0, 1, ... for
+    the pre-sold, negative for the others: :func:`sim.kernels.purchase.queue_positions` gives
+    -1 to every order of a listing stock serves whole), ``listing`` (o,) its listing. -> (o,)
+    int32."""
+    delay = np.zeros(listing.size, dtype=np.int32)
+    presold = np.flatnonzero((beyond_stock >= 0) & (listings.presale_units[listing] > 0))
+    if presold.size == 0:
+        return delay
+    # Few listings are on pre-sale on a day (those of today's sessions): one merchant each.
+    for jj in np.unique(listing[presold]).tolist():
+        rows = presold[listing[presold] == jj]
+        merchant = merchants[int(listings.merchant[jj])]
+        delay[rows] = merchant.presale_ship_days(beyond_stock[rows] + 1)
+    return delay
 
 
 def purchase(
@@ -56,11 +79,18 @@ def purchase(
     """``merchants`` is every merchant ever made, by idx. An order is from a new customer
     when its buyer placed no order with that merchant in the last
     ``new_customer_window_days`` days; older orders are forgotten."""
-    filled = ration(intents["listing"], listings.stock, rng)
-    demanded = np.bincount(intents["listing"], minlength=listings.n)
-    short = intents["listing"][~filled]
+    asked = intents["listing"]
+    # Stock serves each listing's queue first, then its pre-sale (zero unless a live session
+    # features it today).
+    place = queue_positions(asked, listings.stock, rng)
+    filled = place < (listings.stock + listings.presale_units)[asked]
+    demanded = np.bincount(asked, minlength=listings.n)
+    short = asked[~filled]
     orders = {k: v[filled] for k, v in intents.items()}
     j = orders["listing"]
+    orders["ship_delay_days"] = presale_delays(
+        place[filled] - listings.stock[j], j, listings, merchants
+    )
     consumer = orders["consumer"]
     merchant = listings.merchant[j]
     orders["merchant"] = merchant
@@ -98,6 +128,7 @@ def purchase(
             float(net_by_listing[jj]),
         )
     return Purchases(
+        presold_units=int((orders["ship_delay_days"] > 0).sum()),
         orders=orders,
         intents=int(filled.size),
         stockout_units=int((~filled).sum()),

@@ -185,6 +185,7 @@ def day_counts(
         featured_offers=sessions.featured_offers,
         featured_offers_stocked_out=sessions.featured_stocked_out,
         prestocked_units=prestocked_units,
+        presold_units=purchases.presold_units,
         interest_woken=interest_woken,
     )
 

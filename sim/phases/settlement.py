@@ -94,6 +94,8 @@ def settle(
         day
         + config.consumers.experience.delivery_days
         + np.where(shocked, conditions.extra_delivery_days, 0)
+        # A pre-sold order ships once it is made.
+        + orders["ship_delay_days"]
     )
     in_transit.append(
         order_day=np.full(j.size, day),

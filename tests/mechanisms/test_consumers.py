@@ -247,11 +247,14 @@ LOYALTY = (
     "consumers.need_prob_per_day=0.6",
     "consumers.results_per_need=1",
     "platform.traffic.ad_load_share=0",
+    "creators.live.presale_days=0",
 )
 """Needs are where a remembered merchant comes first, so they are made common; a need shows
 one result, so a remembered listing takes the place of a ranked one. No paid traffic: the
 auction's winners would concentrate the shelf on a few listings for every buyer, loyal or
-not."""
+not. No pre-sale: a favourite that owes pre-sold units has nothing in stock for its loyal
+buyers until it has made them, in this market of 30 merchants a large share of the loyal
+buyers' needs."""
 
 
 def test_remembered_merchants_raise_repurchase_and_lower_new_customer_share():

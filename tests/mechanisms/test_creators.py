@@ -126,6 +126,26 @@ def test_hidden_store_scores_show_creators_only_the_prior():
     assert not np.all(hidden.est_quality == np.float32(prior))
 
 
+def test_creators_replace_sold_out_offers():
+    """An offer with nothing in stock (its merchant owes pre-sold units) is not picked at a
+    selection, nor kept, though it would be on the same draws when in stock."""
+    model = market(days=2)
+    listings = model.listings
+    creators = [c for c in model.independent_creators() if c.active]
+    chosen = select_again(model, listings, creators)
+    picked = {m for offers in chosen.values() for m in offers}
+    gone = np.isin(listings.merchant, sorted(picked)[::2])
+    sold_out = listings_with(
+        listings,
+        stock=np.where(gone, 0, listings.stock),
+        presale_units=np.where(gone, 0, listings.presale_units),
+    )
+    after = select_again(model, sold_out, creators)
+    dropped = set(listings.merchant[gone].tolist())
+    assert dropped and all(not dropped & set(offers) for offers in after.values())
+    assert any(set(chosen[c]) & dropped for c in chosen)
+
+
 def test_creators_drop_offers_that_mostly_come_back_and_score_them_lower():
     """An offer whose sales mostly came back is dropped and its expected earnings fall below
     those of the same offer whose sales were kept."""

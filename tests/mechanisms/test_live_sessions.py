@@ -126,3 +126,61 @@ def test_program_impressions_wake_latent_interest_in_the_category():
         return float(r.model.population.interest[:, produce].mean())
 
     assert interest(awake) > interest(asleep)
+
+
+PRESALE = "creators.live.presale_days=30"
+
+
+def test_a_merchant_presells_what_it_can_make_in_the_window_less_what_it_owes():
+    model = MarketModel(tiny_config("steps=1"))
+    merchant = model.merchants[0]
+    merchant.capacity = 10.0
+    output = 10 + int(10.0 * merchant.cfg.capacity.overtime_share)
+    merchant.stock = 5
+    assert merchant.units_owed == 0
+    assert merchant.presale_units(0) == 0
+    assert merchant.presale_units(4) == int(4 * output)
+    merchant.stock = -int(3 * output)  # three days of output owed already
+    assert merchant.presale_units(4) == int(4 * output) - int(3 * output)
+    assert merchant.presale_units(2) == 0
+    # The k-th unit pre-sold today ships once the units owed and k more are made.
+    days = merchant.presale_ship_days(np.array([1, int(output), int(output) + 1]))
+    owed = merchant.units_owed
+    np.testing.assert_array_equal(
+        days, np.ceil((owed + np.array([1, int(output), int(output) + 1])) / output)
+    )
+    assert days[0] >= 3 and np.all(np.diff(days) >= 0)
+
+
+def test_presold_orders_ship_late_and_their_merchant_makes_them():
+    """With pre-sale, sessions sell beyond stock: those orders are delivered later than the
+    usual delivery time, in order of the places they were sold at, and the merchant's stock
+    below zero is made up by production (no unit is owed for ever)."""
+    model = MarketModel(tiny_config(PRESALE, "steps=60"))
+    usual = model.config.consumers.experience.delivery_days
+    presold, late = 0, 0
+    for _ in range(40):
+        model.step()
+        counts = model.last_day.counts
+        presold += counts.presold_units
+        transit = model.in_transit
+        today = transit["order_day"] == model.day - 1
+        late += int((transit["delivery_day"][today] > model.day - 1 + usual).sum())
+    assert presold > 0
+    assert late >= presold  # every pre-sold order (and those of shocked regions) ships late
+    # Production makes up what is owed first, at capacity and overtime a day: with no more
+    # sales, every debt of units is cleared within the days its ship dates promised.
+    owing = [m for m in model.active_merchants() if m.units_owed > 0]
+    assert owing
+    for merchant in owing:
+        promised = int(merchant.presale_ship_days(np.array([0]))[0])
+        for _ in range(promised):
+            merchant.produce()
+        assert merchant.units_owed == 0
+
+
+def test_presale_lets_the_record_session_sell_more_of_its_merchants_output():
+    on, off = run(PRESALE), run("creators.live.presale_days=0")
+    assert off.total("presold_units") == 0
+    assert on.total("presold_units") > 0
+    assert on.days["max_session_capacity_days"].max() > off.days["max_session_capacity_days"].max()

@@ -78,12 +78,23 @@ def test_money_is_conserved(overrides, seed, steps):
 @MODEL_SETTINGS
 @given(overrides=market_policies(), seed=seeds, cover=st.floats(0.05, 2.0))
 def test_stock_is_never_negative(overrides, seed, cover):
-    """No merchant, active or gone, ever holds negative stock, even when stock runs short."""
-    config = tiny_config(*overrides, f"merchants.learning.stock_cover_days={cover}")
-    model = MarketModel(config, seed=seed)
-    for _ in range(5):
-        model.step()
-        assert min(m.stock for m in model.merchants) >= 0
+    """No merchant, active or gone, ever holds negative stock, even when stock runs short, but
+    for units it sold on pre-sale: without pre-sale never, and with it the units owed are at
+    most those pre-sold so far."""
+    for presale in (0, 30):
+        config = tiny_config(
+            *overrides,
+            f"merchants.learning.stock_cover_days={cover}",
+            f"creators.live.presale_days={presale}",
+        )
+        model = MarketModel(config, seed=seed)
+        presold = 0
+        for _ in range(5):
+            model.step()
+            presold += model.last_day.counts.presold_units
+            assert sum(m.units_owed for m in model.merchants) <= presold
+            if presale == 0:
+                assert min(m.stock for m in model.merchants) >= 0
 
 
 @st.composite

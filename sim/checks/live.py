@@ -16,7 +16,7 @@ RURAL_SUBSIDY = (
     "categories: []}}]"
 )
 """The rural-goods subsidy of scenarios/rural_goods.yaml with no end day. It stops when its
-200,000 yuan are spent: at the check's full scale between counted days 100 and 153 (seed
+200,000 yuan are spent: at the check's full scale between counted days 126 and 212 (seed
 indices 0-2), in the quick version's 120 days not before the end."""
 NO_WAKING = ("consumers.interest_wake_prob_per_program_impression=0",)
 

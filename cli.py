@@ -962,7 +962,9 @@ def check(
             typer.echo(f"{c.name}: {c.expectation} ({c.why})")
         return
     scale = checks.QUICK if quick else checks.FULL
-    scale = dataclasses.replace(scale, workers=workers, seeds=seeds or scale.seeds)
+    scale = dataclasses.replace(scale, workers=workers)
+    if seeds is not None:
+        scale = scale.with_seeds(seeds)
     with handled():
         unknown = [name for name in case or [] if name not in cases]
         if unknown:

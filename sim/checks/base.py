@@ -53,6 +53,16 @@ class Scale:
     def for_rare_events(self) -> Scale:
         return self._or_self(self.rare_events)
 
+    def with_seeds(self, seeds: int) -> Scale:
+        """This scale with ``seeds`` runs per arm, its scales for many merchants and rare
+        events too (a researcher's ``--seeds`` reaches every case)."""
+        nested = {
+            name: dataclasses.replace(other, seeds=seeds)
+            for name in ("many_merchants", "rare_events")
+            if (other := getattr(self, name)) is not None
+        }
+        return dataclasses.replace(self, seeds=seeds, **nested)
+
     def _or_self(self, other: Scale | None) -> Scale:
         """``other`` with this scale's workers, or this scale when there is none."""
         return self if other is None else dataclasses.replace(other, workers=self.workers)

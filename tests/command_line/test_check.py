@@ -45,6 +45,23 @@ def test_every_case_passing_exits_0_and_prints_its_figure(monkeypatch):
     assert "scale 3 seeds" in result.stdout
 
 
+def test_seeds_reach_the_cases_that_run_at_a_scale_of_their_own(monkeypatch):
+    """``--seeds`` sets the seeds of the scales for many merchants and rare events too."""
+    seen = {}
+
+    def record(scale):
+        seen["scales"] = (scale, scale.for_many_merchants, scale.for_rare_events)
+        return Verdict("recorded", True)
+
+    case = Case("records_its_scale", "records", "a test", record)
+    monkeypatch.setattr(checks, "CASES", {case.name: case})
+    result = invoke(monkeypatch, "check", "--quick", "--seeds", "5", "--workers", "2")
+    assert result.exit_code == 0, result.output
+    assert [s.seeds for s in seen["scales"]] == [5, 5, 5]
+    assert [s.workers for s in seen["scales"]] == [2, 2, 2]
+    assert seen["scales"][1].consumers != seen["scales"][0].consumers
+
+
 def test_an_unknown_case_is_bad_input(monkeypatch):
     result = invoke(monkeypatch, "check", "--case", "no_such_case")
     assert result.exit_code == 2

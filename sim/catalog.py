@@ -56,6 +56,11 @@ class Listings:
         """Listings creators may carry (every live listing)."""
         return np.arange(self.n)
 
+    def on_sale(self) -> np.ndarray:
+        """(L,) bool: listings with units to sell now, in stock or on pre-sale (a sold-out
+        listing's merchant owes pre-sold units, or a shock stopped its production)."""
+        return (self.stock + self.presale_units) > 0
+
     def of_merchant(self, merchant_idx: int) -> int:
         if merchant_idx >= self.merchant_to_listing.size:
             return -1

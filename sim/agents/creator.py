@@ -192,17 +192,24 @@ class Creator(mesa.Agent):
         sold = sum(r.sold for r in self.records.values())
         return (sold + 1.0) / (exposure + 1.0)
 
-    def select_offers(self, listings: Listings, rng: np.random.Generator, day: int) -> None:
-        """选品: every ``reselect_interval_days``, or when most carried offers are not live, pick
-        ``offer_slots`` offers by a softmax over log expected earnings among a random sample of
-        the selection market plus the offers an MCN brokers; offers featured in a session it
-        announced are kept until the session."""
+    def select_offers(
+        self,
+        listings: Listings,
+        rng: np.random.Generator,
+        day: int,
+        on_sale: np.ndarray | None = None,
+    ) -> None:
+        """选品: every ``reselect_interval_days``, or when most carried offers are not live or
+        sold out, pick ``offer_slots`` offers by a softmax over log expected earnings among a
+        random sample of the selection market's listings on sale plus the offers an MCN
+        brokers; offers featured in a session it announced are kept until the session.
+        ``on_sale``: :meth:`sim.catalog.Listings.on_sale`, if already worked out today."""
         cfg = self.cfg
         if self.owner is not None or listings.n == 0:
             return
-        # A sold-out offer (no stock and no pre-sale: its merchant owes pre-sold units, or a
-        # shock stopped it) earns nothing until it is made again: the creator replaces it.
-        live = [m for m in self.offers if _on_sale(listings, listings.of_merchant(m))]
+        # A sold-out offer earns nothing until it is made again: the creator replaces it.
+        on_sale = listings.on_sale() if on_sale is None else on_sale
+        live = [m for m in self.offers if (j := listings.of_merchant(m)) >= 0 and on_sale[j]]
         due = day >= self.next_selection_day
         if not due and len(live) * 2 >= len(self.offers) and self.offers:
             return
@@ -215,7 +222,7 @@ class Creator(mesa.Agent):
             candidates = np.union1d(candidates, self.mcn.brokered_listings(self, listings, day))
         carried = np.array([listings.of_merchant(m) for m in live], dtype=np.int64)
         candidates = np.union1d(candidates, carried).astype(np.int64)
-        candidates = candidates[_on_sale(listings, candidates)]
+        candidates = candidates[on_sale[candidates]]
         if candidates.size == 0:
             self.offers = []
             return
@@ -342,13 +349,3 @@ class Creator(mesa.Agent):
             self.mcn.receive_share(share)
             self.income_today_yuan -= share
             self.income_total_yuan -= share
-
-
-def _on_sale(listings: Listings, j):
-    """Whether listing ``j`` (an index or (n,) indices; -1: none) has units to sell today: in
-    stock or on pre-sale. A bool or (n,) bool."""
-    j = np.asarray(j)
-    known = j >= 0
-    safe = np.where(known, j, 0)
-    on_sale = known & ((listings.stock[safe] + listings.presale_units[safe]) > 0)
-    return bool(on_sale) if on_sale.ndim == 0 else on_sale

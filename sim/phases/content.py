@@ -33,8 +33,9 @@ def make_content(
     ``going_live(creator idx array)`` says who holds a live session today (None: each creator
     with chance lives_per_week / 7). Each item carries its creator's reach terms for the recommender: log(1 + followers / the
     mean active creator's followers) and log(talent)."""
+    on_sale = listings.on_sale()
     for creator in creators:
-        creator.select_offers(listings, rng, day)
+        creator.select_offers(listings, rng, day, on_sale)
     # Each creator's carried offers that are live today, in its order of offers.
     n_offers = np.array([len(c.offers) for c in creators], dtype=np.int64)
     listing_of = listings.of_merchants(

@@ -55,7 +55,7 @@ def presale_delays(
     -1 to every order of a listing stock serves whole), ``listing`` (o,) its listing. -> (o,)
     int32."""
     delay = np.zeros(listing.size, dtype=np.int32)
-    presold = np.flatnonzero((beyond_stock >= 0) & (listings.presale_units[listing] > 0))
+    presold = np.flatnonzero(beyond_stock >= 0)
     if presold.size == 0:
         return delay
     # Few listings are on pre-sale on a day (those of today's sessions): one merchant each.
